@@ -1,0 +1,302 @@
+//! Workflow specs, declared in `workflows/<name>/workflow.toml`.
+//!
+//! The plumbing of a workflow is declared, not coded: which sources feed it,
+//! how the model is asked, which rules the gate applies, which actions run
+//! with which idempotency key and retry policy. Unknown fields are refused so
+//! that a typo in a spec is an error at start-up, not a silently ignored rule.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::Error;
+use crate::error::validate_name;
+
+/// One declared workflow.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkflowSpec {
+    /// The workflow's name: a subject token.
+    pub name: String,
+    /// Human description.
+    #[serde(default)]
+    pub description: String,
+    /// The sources whose events start this workflow.
+    pub sources: Vec<String>,
+    /// IANA timezone in which dates in the input are understood.
+    pub timezone: String,
+    /// Path of the contract JSON Schema, relative to the workflow folder.
+    pub contract: PathBuf,
+    /// Whether the effect cannot be undone (stricter gate thresholds apply).
+    #[serde(default)]
+    pub irreversible: bool,
+    /// Template of the key that groups messages of one conversation (for
+    /// clarifications), e.g. `{channel}:{sender}`.
+    #[serde(default)]
+    pub conversation_key: Option<String>,
+    /// How the interpreter turns the event into a contract.
+    pub interpret: InterpretSpec,
+    /// The gate's thresholds and rules.
+    pub gate: GateSpec,
+    /// The actions, in saga order.
+    pub actions: Vec<ActionSpec>,
+    /// The confirmation sent after the actions.
+    #[serde(default)]
+    pub notify: Option<NotifySpec>,
+}
+
+/// How the model is asked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InterpretSpec {
+    /// The prompt file, relative to the workflow folder (`prompt.v1.md`).
+    pub prompt: PathBuf,
+    /// The prompt's declared version, recorded with every interpretation.
+    pub prompt_version: String,
+    /// The backend: `openai`, `rules` (the deterministic extractor) or `fake`.
+    pub backend: String,
+    /// The model name passed to the backend.
+    #[serde(default)]
+    pub model: Option<String>,
+    /// The deterministic extractor used offline and as the fallback.
+    #[serde(default)]
+    pub fallback: Option<String>,
+    /// Token ceiling per call.
+    #[serde(default = "defaults::max_tokens")]
+    pub max_tokens: u32,
+    /// Time limit per call, in milliseconds.
+    #[serde(default = "defaults::timeout_ms")]
+    pub timeout_ms: u64,
+    /// Cost ceiling per execution, in US dollars.
+    #[serde(default)]
+    pub max_cost_usd: Option<f64>,
+}
+
+/// The gate's thresholds and rules.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GateSpec {
+    /// Minimum confidence for an automatic action.
+    pub auto_threshold: f64,
+    /// Minimum confidence for review; below it the execution is an exception.
+    pub review_threshold: f64,
+    /// The actions the model may propose; anything else is refused.
+    pub allowed_actions: Vec<String>,
+    /// Named deterministic rules with their parameters.
+    #[serde(default)]
+    pub rules: BTreeMap<String, toml::Value>,
+    /// What to do while the workflow's kill switch is off.
+    #[serde(default)]
+    pub when_switched_off: SwitchedOff,
+}
+
+/// What happens to a workflow's items while its kill switch is off.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SwitchedOff {
+    /// Pause the consumer: items wait in the stream, nothing nak-loops.
+    #[default]
+    Pause,
+    /// Send items to human review.
+    Review,
+}
+
+/// One declared side effect.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionSpec {
+    /// The action's name: a subject token.
+    pub name: String,
+    /// The connector kind: `http`, `nats` or `postgres`.
+    pub connector: String,
+    /// Template of the idempotency key over the validated contract, e.g.
+    /// `reservation:{channel}:{message_id}`.
+    pub idempotency_key: String,
+    /// Retry policy for temporary failures.
+    #[serde(default)]
+    pub retry: RetryPolicy,
+    /// What to do when the outcome of an attempt is unknown.
+    #[serde(default)]
+    pub on_ambiguous: AmbiguityPolicy,
+    /// The name of the compensating action, if the effect can be undone.
+    #[serde(default)]
+    pub compensation: Option<String>,
+    /// Connector settings (URL, statement, subject…), checked by the connector.
+    #[serde(default)]
+    pub settings: BTreeMap<String, toml::Value>,
+}
+
+/// Exponential backoff with full jitter, bounded by `max_attempts`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included.
+    pub max_attempts: u32,
+    /// The first delay, in milliseconds.
+    pub initial_delay_ms: u64,
+    /// The largest delay, in milliseconds.
+    pub max_delay_ms: u64,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 5,
+            initial_delay_ms: 500,
+            max_delay_ms: 60_000,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The first delay.
+    pub fn initial_delay(&self) -> Duration {
+        Duration::from_millis(self.initial_delay_ms)
+    }
+
+    /// The largest delay.
+    pub fn max_delay(&self) -> Duration {
+        Duration::from_millis(self.max_delay_ms)
+    }
+}
+
+/// What the executor does when it cannot know whether an effect happened.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AmbiguityPolicy {
+    /// Retry with the same key: only for targets that honour idempotency keys.
+    RetrySameKey,
+    /// Ask the target's status endpoint by key.
+    Probe,
+    /// Stop and mark the execution `NEEDS_REVIEW` with what is known.
+    #[default]
+    Review,
+}
+
+/// The confirmation sent after the actions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifySpec {
+    /// The channel connector.
+    pub channel: String,
+    /// The message template over the contract and the action results.
+    pub template: String,
+}
+
+mod defaults {
+    pub(super) const fn max_tokens() -> u32 {
+        1024
+    }
+    pub(super) const fn timeout_ms() -> u64 {
+        20_000
+    }
+}
+
+impl WorkflowSpec {
+    /// Reads and validates `<dir>/workflow.toml`.
+    pub fn load(dir: &Path) -> Result<Self, Error> {
+        let path = dir.join("workflow.toml");
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::WorkflowInvalid {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    /// Parses and validates a spec; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Self, Error> {
+        let spec: Self = toml::from_str(text).map_err(|source| Error::WorkflowParse {
+            path: origin.to_owned(),
+            source,
+        })?;
+        spec.validate().map_err(|reason| Error::WorkflowInvalid {
+            path: origin.to_owned(),
+            reason,
+        })?;
+        Ok(spec)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        let name_err = |e: Error| e.to_string();
+        validate_name("workflow", &self.name).map_err(name_err)?;
+        if self.sources.is_empty() {
+            return Err("at least one source is required".into());
+        }
+        for source in &self.sources {
+            validate_name("source", source).map_err(name_err)?;
+        }
+        let g = &self.gate;
+        let unit = 0.0..=1.0;
+        if !unit.contains(&g.auto_threshold) || !unit.contains(&g.review_threshold) {
+            return Err("gate thresholds must lie between 0 and 1".into());
+        }
+        if g.review_threshold > g.auto_threshold {
+            return Err("gate.review_threshold must not exceed gate.auto_threshold".into());
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for action in &self.actions {
+            validate_name("action", &action.name).map_err(name_err)?;
+            if !seen.insert(action.name.as_str()) {
+                return Err(format!("action {:?} is declared twice", action.name));
+            }
+            if action.idempotency_key.trim().is_empty() {
+                return Err(format!("action {:?} needs an idempotency_key", action.name));
+            }
+            if action.retry.max_attempts == 0 {
+                return Err(format!("action {:?}: retry.max_attempts must be ≥ 1", action.name));
+            }
+            if action.retry.initial_delay_ms > action.retry.max_delay_ms {
+                return Err(format!(
+                    "action {:?}: retry.initial_delay_ms exceeds retry.max_delay_ms",
+                    action.name
+                ));
+            }
+        }
+        for allowed in &g.allowed_actions {
+            if !seen.contains(allowed.as_str()) {
+                return Err(format!("gate.allowed_actions names unknown action {allowed:?}"));
+            }
+        }
+        if let Some(compensation) = self.actions.iter().filter_map(|a| a.compensation.as_ref()).next()
+            && compensation.trim().is_empty()
+        {
+            return Err("an action's compensation must name an action".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reservation_dir() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../workflows/reservation")
+    }
+
+    #[test]
+    fn parses_the_shipped_reservation_workflow() {
+        let spec = WorkflowSpec::load(&reservation_dir()).expect("reservation spec");
+        assert_eq!(spec.name, "reservation");
+        assert_eq!(spec.actions.len(), 1);
+        assert_eq!(spec.actions[0].on_ambiguous, AmbiguityPolicy::Review);
+        insta::assert_json_snapshot!(spec);
+    }
+
+    #[test]
+    fn rejects_unknown_fields_and_broken_rules() {
+        let good = std::fs::read_to_string(reservation_dir().join("workflow.toml")).expect("read");
+        let typo = good.replace("auto_threshold", "auto_treshold");
+        let err = WorkflowSpec::parse(&typo, "typo.toml").expect_err("typo");
+        assert!(err.to_string().contains("typo.toml"), "{err}");
+
+        let inverted = good.replace("review_threshold = 0.5", "review_threshold = 0.99");
+        let err = WorkflowSpec::parse(&inverted, "inverted.toml").expect_err("inverted");
+        assert!(err.to_string().contains("must not exceed"), "{err}");
+
+        let bad_name = good.replace("name = \"reservation\"", "name = \"reser.vation\"");
+        assert!(WorkflowSpec::parse(&bad_name, "x").is_err());
+    }
+}

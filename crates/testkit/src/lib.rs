@@ -1,0 +1,27 @@
+//! Test harness for Sluice's integration tests.
+//!
+//! Tests talk to the real engines, never to mocks of them: each test gets a
+//! unique NATS prefix (its own streams, consumers and KV bucket) on the broker
+//! started by `scripts/dev-up.sh`, and a fresh Postgres database that is
+//! dropped when the test ends. Waits are `eventually`-style polls with a
+//! deadline, never bare sleeps.
+//!
+//! The harness reads its endpoints from the environment, like a binary would:
+//! `SLUICE_TEST_NATS_URL` (default `nats://127.0.0.1:4223`) and
+//! `SLUICE_TEST_DATABASE_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`).
+#![allow(clippy::disallowed_methods)] // the harness is the test binary's entry point to the environment
+
+pub mod eventually;
+pub mod nats;
+pub mod postgres;
+
+pub use eventually::eventually;
+pub use nats::TestNats;
+pub use postgres::TestDb;
+
+/// A short random lower-case token, unique enough to keep concurrent tests
+/// (and concurrent runs on one machine) apart.
+pub fn unique_token() -> String {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    format!("t{}", &id[..12])
+}
