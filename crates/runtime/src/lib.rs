@@ -1,1 +1,20 @@
-//! Placeholder.
+//! Process plumbing shared by every Sluice binary.
+//!
+//! - [`config`]: typed configuration layered defaults < file < `SLUICE_*`
+//!   environment < flags. Libraries never read the environment themselves;
+//!   the binary hands its environment to the loader.
+//! - [`telemetry`]: one guard per process for logs (JSON or pretty) and, when
+//!   an OTLP endpoint is configured, trace export.
+//! - [`health`]: the `/livez`, `/readyz` and `/metrics` HTTP server.
+//! - [`shutdown`]: SIGTERM/SIGINT → `CancellationToken`, and draining a
+//!   `TaskTracker` within a grace period.
+
+pub mod config;
+pub mod error;
+pub mod health;
+pub mod shutdown;
+pub mod telemetry;
+
+pub use error::Error;
+pub use health::{HealthServer, Readiness};
+pub use telemetry::{LogFormat, TelemetryConfig, TelemetryGuard};

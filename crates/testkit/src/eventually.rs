@@ -35,5 +35,9 @@ where
 
 /// Turns a boolean into the `Result` that [`eventually`] polls.
 pub fn check(condition: bool, message: impl FnOnce() -> String) -> anyhow::Result<()> {
-    if condition { Ok(()) } else { Err(anyhow!(message())) }
+    if condition {
+        Ok(())
+    } else {
+        Err(anyhow!(message()))
+    }
 }

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The whole check, as CI runs it: engines up, formatting, lints, every test.
+#   bash scripts/test.sh            # everything
+#   bash scripts/test.sh -p sluice-ledger   # extra args go to the test runner
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+# Keep build products out of the clone: a fresh clone reuses the warm cache.
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/sluice-target}
+export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+# Compile-time checked SQL reads the committed .sqlx/ data, not a live database.
+[[ -d .sqlx ]] && export SQLX_OFFLINE=${SQLX_OFFLINE:-true}
+
+step_start=0
+step() { step_start=$(date +%s); printf '\n==> %s\n' "$*"; }
+done_step() { printf '<== %s (%ss)\n' "$1" "$(( $(date +%s) - step_start ))"; }
+
+step "engines (scripts/dev-up.sh)"
+eval "$(bash scripts/dev-up.sh | sed 's/^/export /')"
+export SLUICE_TEST_NATS_URL=${SLUICE_TEST_NATS_URL:-$SLUICE_NATS_URL}
+export SLUICE_TEST_DATABASE_URL=${SLUICE_TEST_DATABASE_URL:-$SLUICE_DATABASE_URL}
+done_step engines
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+done_step fmt
+
+step "cargo clippy -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+done_step clippy
+
+step "cargo deny (licenses, bans, sources)"
+bash scripts/deny.sh
+done_step deny
+
+step "tests"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --locked --profile ci "$@"
+  # nextest does not run doctests.
+  cargo test --workspace --locked --doc
+else
+  cargo test --workspace --locked "$@"
+fi
+done_step tests
