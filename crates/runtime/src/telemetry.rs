@@ -52,6 +52,29 @@ impl Default for TelemetryConfig {
     }
 }
 
+impl TelemetryConfig {
+    /// The standard telemetry settings of `service_name`, read from the given
+    /// environment: `SLUICE_LOG_FORMAT` (`json` or `pretty`), `RUST_LOG` and
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`. The binary passes `std::env::vars()`.
+    pub fn from_env(service_name: &str, env: impl IntoIterator<Item = (String, String)>) -> Self {
+        let mut config = Self {
+            service_name: service_name.to_owned(),
+            ..Self::default()
+        };
+        for (key, value) in env {
+            match key.as_str() {
+                "SLUICE_LOG_FORMAT" if value == "pretty" => config.log_format = LogFormat::Pretty,
+                "RUST_LOG" if !value.is_empty() => config.log_filter = value,
+                "OTEL_EXPORTER_OTLP_ENDPOINT" if !value.is_empty() => {
+                    config.otlp_endpoint = Some(value);
+                }
+                _ => {}
+            }
+        }
+        config
+    }
+}
+
 /// Keeps the telemetry pipeline alive; flushes and shuts it down on drop.
 #[must_use = "dropping the guard stops trace export"]
 pub struct TelemetryGuard {
@@ -118,5 +141,45 @@ impl Drop for TelemetryGuard {
                 eprintln!("telemetry: flushing spans failed: {err}");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_standard_variables_only() {
+        let env = [
+            ("SLUICE_LOG_FORMAT", "pretty"),
+            ("RUST_LOG", "debug,hyper=warn"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4317"),
+            ("UNRELATED", "x"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()));
+        let config = TelemetryConfig::from_env("sluice-test", env);
+        assert_eq!(config.service_name, "sluice-test");
+        assert_eq!(config.log_format, LogFormat::Pretty);
+        assert_eq!(config.log_filter, "debug,hyper=warn");
+        assert_eq!(
+            config.otlp_endpoint.as_deref(),
+            Some("http://collector:4317")
+        );
+
+        let bare = TelemetryConfig::from_env("s", Vec::new());
+        assert_eq!(
+            (bare.log_format, bare.otlp_endpoint),
+            (LogFormat::Json, None)
+        );
+    }
+
+    #[test]
+    fn a_bad_filter_is_a_clear_error() {
+        let config = TelemetryConfig {
+            log_filter: "=[".to_owned(),
+            ..TelemetryConfig::default()
+        };
+        let err = TelemetryGuard::init(&config).err().map(|e| e.to_string());
+        assert!(err.is_some_and(|e| e.contains("log filter")));
     }
 }

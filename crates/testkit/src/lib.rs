@@ -12,10 +12,12 @@
 #![allow(clippy::disallowed_methods)] // the harness is the test binary's entry point to the environment
 
 pub mod eventually;
+pub mod ledger;
 pub mod nats;
 pub mod postgres;
 
 pub use eventually::eventually;
+pub use ledger::TestLedger;
 pub use nats::TestNats;
 pub use postgres::TestDb;
 

@@ -1,0 +1,139 @@
+//! The gRPC service: authorise, convert, call the store, convert back.
+//!
+//! Store errors become gRPC codes in one place (`From<Error> for Status`):
+//! INVALID_ARGUMENT for requests that can never succeed, FAILED_PRECONDITION
+//! for illegal transitions, ABORTED for stale fencing tokens, NOT_FOUND, and
+//! UNAVAILABLE when the database cannot be reached.
+
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+
+use crate::Store;
+use crate::auth::{Role, authorize};
+use crate::convert::{json_in, pb};
+use crate::types::{BeginOutcome, BeginRequest, ExecutionFilter, FailureKind, Transition};
+
+/// Every current RPC is for services (and admins).
+const SERVICE_ROLES: &[Role] = &[Role::Service, Role::Admin];
+
+type Reply<T> = Result<Response<T>, Status>;
+
+/// The `sluice.ledger.v1.Ledger` implementation.
+#[derive(Debug, Clone)]
+pub struct LedgerService {
+    store: Store,
+}
+
+impl LedgerService {
+    /// A service over `store`.
+    pub fn new(store: Store) -> Self {
+        Self { store }
+    }
+}
+
+#[tonic::async_trait]
+impl pb::ledger_server::Ledger for LedgerService {
+    async fn begin(&self, req: Request<pb::BeginRequest>) -> Reply<pb::BeginResponse> {
+        let who = authorize(&req, SERVICE_ROLES)?;
+        let begin = BeginRequest::from_proto(req.into_inner())?;
+        let outcome = self.store.begin(&begin, &who.name).await?;
+        if matches!(outcome, BeginOutcome::Completed { .. }) {
+            tracing::info!(key = %begin.key, "prevented duplicate effect");
+        }
+        Ok(Response::new(outcome.to_proto()))
+    }
+
+    async fn mark_attempted(
+        &self,
+        req: Request<pb::MarkAttemptedRequest>,
+    ) -> Reply<pb::MarkAttemptedResponse> {
+        let who = authorize(&req, SERVICE_ROLES)?;
+        let req = req.into_inner();
+        self.store
+            .mark_attempted(&req.key, req.fencing_token, &who.name)
+            .await?;
+        Ok(Response::new(pb::MarkAttemptedResponse {}))
+    }
+
+    async fn complete(&self, req: Request<pb::CompleteRequest>) -> Reply<pb::CompleteResponse> {
+        let who = authorize(&req, SERVICE_ROLES)?;
+        let req = req.into_inner();
+        let result = json_in("result", req.result)?;
+        self.store
+            .complete(&req.key, req.fencing_token, result, &who.name)
+            .await?;
+        Ok(Response::new(pb::CompleteResponse {}))
+    }
+
+    async fn fail(&self, req: Request<pb::FailRequest>) -> Reply<pb::FailResponse> {
+        let who = authorize(&req, SERVICE_ROLES)?;
+        let req = req.into_inner();
+        let kind = FailureKind::from_proto(req.kind)?;
+        let recovery_point = json_in("recovery_point", req.recovery_point)?;
+        self.store
+            .fail(
+                &req.key,
+                req.fencing_token,
+                kind,
+                &req.reason,
+                recovery_point,
+                &who.name,
+            )
+            .await?;
+        Ok(Response::new(pb::FailResponse {}))
+    }
+
+    async fn heartbeat(&self, req: Request<pb::HeartbeatRequest>) -> Reply<pb::HeartbeatResponse> {
+        authorize(&req, SERVICE_ROLES)?;
+        let req = req.into_inner();
+        let lease = std::time::Duration::from_millis(req.lease_ms);
+        let at = self
+            .store
+            .heartbeat(&req.key, req.fencing_token, lease)
+            .await?;
+        Ok(Response::new(pb::HeartbeatResponse {
+            lease_expires_at: Some(crate::convert::timestamp(at)),
+        }))
+    }
+
+    async fn get_key(&self, req: Request<pb::GetKeyRequest>) -> Reply<pb::KeyRecord> {
+        authorize(&req, SERVICE_ROLES)?;
+        let record = self.store.get_key(&req.into_inner().key).await?;
+        Ok(Response::new(record.to_proto()))
+    }
+
+    async fn record_transition(
+        &self,
+        req: Request<pb::RecordTransitionRequest>,
+    ) -> Reply<pb::RecordTransitionResponse> {
+        let who = authorize(&req, SERVICE_ROLES)?;
+        let transition = Transition::from_proto(req.into_inner())?;
+        let outcome = self.store.record_transition(&transition, &who.name).await?;
+        Ok(Response::new(outcome.to_proto()))
+    }
+
+    async fn get_execution(
+        &self,
+        req: Request<pb::GetExecutionRequest>,
+    ) -> Reply<pb::GetExecutionResponse> {
+        authorize(&req, SERVICE_ROLES)?;
+        let id = req.into_inner().execution_id;
+        let id = Uuid::parse_str(&id)
+            .map_err(|_| Status::invalid_argument(format!("execution_id {id:?} is not a UUID")))?;
+        let (execution, journal) = self.store.get_execution(id).await?;
+        Ok(Response::new(pb::GetExecutionResponse {
+            execution: Some(execution.to_proto()),
+            journal: journal.into_iter().map(|entry| entry.to_proto()).collect(),
+        }))
+    }
+
+    async fn list_executions(
+        &self,
+        req: Request<pb::ListExecutionsRequest>,
+    ) -> Reply<pb::ListExecutionsResponse> {
+        authorize(&req, SERVICE_ROLES)?;
+        let filter = ExecutionFilter::from_proto(req.into_inner())?;
+        let page = self.store.list_executions(&filter).await?;
+        Ok(Response::new(page.to_proto()))
+    }
+}

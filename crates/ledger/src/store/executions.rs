@@ -1,0 +1,248 @@
+//! Executions and their journal: compare-and-set transitions, reads, listing.
+//!
+//! A transition is one statement: the guarded `UPDATE … WHERE state = from`
+//! bumps the execution's `last_seq` and a data-modifying CTE appends the
+//! journal row with that sequence number, so the move and its journal entry
+//! are atomic without an explicit transaction (and could be group-committed).
+
+use chrono::{DateTime, Utc};
+use sluice_core::State;
+use sluice_core::error::validate_name;
+use uuid::Uuid;
+
+use super::{Store, validate};
+use crate::error::{Error, Result};
+use crate::types::{
+    Execution, ExecutionFilter, ExecutionPage, JournalEntry, Transition, TransitionOutcome,
+};
+
+/// The default and the largest page of [`Store::list_executions`].
+const DEFAULT_LIMIT: u32 = 50;
+const MAX_LIMIT: u32 = 500;
+
+impl Store {
+    /// Applies a compare-and-set transition; see [`Transition`].
+    pub async fn record_transition(
+        &self,
+        t: &Transition,
+        actor: &str,
+    ) -> Result<TransitionOutcome> {
+        if !t.stage.is_empty() {
+            validate_name("stage", &t.stage).map_err(|e| Error::InvalidArgument(e.to_string()))?;
+        }
+        validate::optional_text("generation", &t.generation)?;
+        let id = *t.execution_id.as_uuid();
+        let mut conn = self.conn().await?;
+        let seq = match t.from {
+            None => {
+                if t.to != State::Received {
+                    return Err(Error::IllegalTransition(format!(
+                        "an execution is created in RECEIVED, not {}",
+                        t.to
+                    )));
+                }
+                validate::text("workflow", &t.origin.workflow)?;
+                validate::text("source", &t.origin.source)?;
+                validate::text("event_id", &t.origin.event_id)?;
+                validate::text("correlation_id", &t.origin.correlation_id)?;
+                sqlx::query_scalar!(
+                    r#"WITH ins AS (
+                         INSERT INTO executions (execution_id, workflow, source, event_id,
+                             correlation_id, state, last_seq, exception_reason, final_outcome)
+                         VALUES ($1, $2, $3, $4, $5, 'RECEIVED', 1, $9, $10)
+                         ON CONFLICT (execution_id) DO NOTHING
+                         RETURNING execution_id, received_at)
+                       INSERT INTO journal (execution_id, seq, from_state, to_state, at, stage,
+                                            generation, detail, actor)
+                       SELECT execution_id, 1, NULL, 'RECEIVED', received_at, $6, $7, $8, $11
+                       FROM ins
+                       RETURNING seq"#,
+                    id,
+                    t.origin.workflow,
+                    t.origin.source,
+                    t.origin.event_id,
+                    t.origin.correlation_id,
+                    t.stage,
+                    t.generation,
+                    t.detail,
+                    t.exception_reason,
+                    t.final_outcome,
+                    actor
+                )
+                .fetch_optional(&mut *conn)
+                .await?
+            }
+            Some(from) => {
+                if !from.can_transition_to(t.to) {
+                    return Err(Error::IllegalTransition(format!(
+                        "{from} -> {} is not an edge of the state machine",
+                        t.to
+                    )));
+                }
+                sqlx::query_scalar!(
+                    r#"WITH upd AS (
+                         UPDATE executions
+                         SET state = $3, updated_at = now(), last_seq = last_seq + 1,
+                             retry_count = retry_count + CASE WHEN $3 = 'RETRIED' THEN 1 ELSE 0 END,
+                             exception_reason = coalesce($7, exception_reason),
+                             final_outcome = coalesce($8, final_outcome)
+                         WHERE execution_id = $1 AND state = $2
+                         RETURNING execution_id, last_seq, updated_at)
+                       INSERT INTO journal (execution_id, seq, from_state, to_state, at, stage,
+                                            generation, detail, actor)
+                       SELECT execution_id, last_seq, $2, $3, updated_at, $4, $5, $6, $9 FROM upd
+                       RETURNING seq"#,
+                    id,
+                    from.as_str(),
+                    t.to.as_str(),
+                    t.stage,
+                    t.generation,
+                    t.detail,
+                    t.exception_reason,
+                    t.final_outcome,
+                    actor
+                )
+                .fetch_optional(&mut *conn)
+                .await?
+            }
+        };
+        if let Some(seq) = seq {
+            return Ok(TransitionOutcome {
+                applied: true,
+                state: t.to,
+                seq: Some(seq),
+            });
+        }
+        // Nothing moved: a redelivery (already in `to`), a second creation,
+        // or a caller whose view of the execution is out of date.
+        let current =
+            sqlx::query_scalar!("SELECT state FROM executions WHERE execution_id = $1", id)
+                .fetch_optional(&mut *conn)
+                .await?
+                .ok_or_else(|| Error::NotFound(format!("execution {id}")))?;
+        let state: State = current
+            .parse()
+            .map_err(|_| Error::Malformed(format!("stored execution state {current:?}")))?;
+        if state == t.to || t.from.is_none() {
+            return Ok(TransitionOutcome {
+                applied: false,
+                state,
+                seq: None,
+            });
+        }
+        let from = t.from.map_or("", State::as_str);
+        Err(Error::IllegalTransition(format!(
+            "execution {id} is in {state}, not {from}"
+        )))
+    }
+
+    /// Reads one execution and its journal, oldest entry first.
+    pub async fn get_execution(&self, id: Uuid) -> Result<(Execution, Vec<JournalEntry>)> {
+        let execution = sqlx::query_as!(
+            Execution,
+            r#"SELECT execution_id, workflow, source, event_id, correlation_id, state,
+                      received_at, updated_at, retry_count, exception_reason, final_outcome,
+                      payload_ref, model_output_ref, confidence, gate_decision,
+                      actions_attempted, external_write_ids
+               FROM executions WHERE execution_id = $1"#,
+            id
+        )
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("execution {id}")))?;
+        let journal = sqlx::query_as!(
+            JournalEntry,
+            r#"SELECT seq, from_state, to_state, at, stage, generation, detail, actor
+               FROM journal WHERE execution_id = $1 ORDER BY seq"#,
+            id
+        )
+        .fetch_all(self.pool())
+        .await?;
+        Ok((execution, journal))
+    }
+
+    /// Lists executions newest first, by keyset pagination on
+    /// `(received_at, execution_id)` so pages stay stable while rows arrive.
+    pub async fn list_executions(&self, filter: &ExecutionFilter) -> Result<ExecutionPage> {
+        let limit = match filter.limit {
+            0 => DEFAULT_LIMIT,
+            n => n.min(MAX_LIMIT),
+        };
+        let (after_at, after_id) = match parse_page_token(&filter.page_token)? {
+            Some((at, id)) => (Some(at), Some(id)),
+            None => (None, None),
+        };
+        let mut executions = sqlx::query_as!(
+            Execution,
+            r#"SELECT execution_id, workflow, source, event_id, correlation_id, state,
+                      received_at, updated_at, retry_count, exception_reason, final_outcome,
+                      payload_ref, model_output_ref, confidence, gate_decision,
+                      actions_attempted, external_write_ids
+               FROM executions
+               WHERE ($1::text IS NULL OR workflow = $1)
+                 AND ($2::text IS NULL OR state = $2)
+                 AND ($3::timestamptz IS NULL OR received_at >= $3)
+                 AND ($4::timestamptz IS NULL OR received_at < $4)
+                 AND ($5::timestamptz IS NULL OR (received_at, execution_id) < ($5, $6::uuid))
+               ORDER BY received_at DESC, execution_id DESC
+               LIMIT $7"#,
+            filter.workflow,
+            filter.state.map(State::as_str),
+            filter.since,
+            filter.until,
+            after_at,
+            after_id,
+            i64::from(limit) + 1
+        )
+        .fetch_all(self.pool())
+        .await?;
+        let next_page_token = if executions.len() > limit as usize {
+            executions.truncate(limit as usize);
+            executions
+                .last()
+                .map(|last| page_token(last.received_at, last.execution_id))
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        Ok(ExecutionPage {
+            executions,
+            next_page_token,
+        })
+    }
+}
+
+/// `<received_at in µs since the epoch>_<execution id>`: Postgres keeps
+/// microseconds, so the token names the last row exactly.
+fn page_token(at: DateTime<Utc>, id: Uuid) -> String {
+    format!("{}_{}", at.timestamp_micros(), id.simple())
+}
+
+fn parse_page_token(token: &str) -> Result<Option<(DateTime<Utc>, Uuid)>> {
+    if token.is_empty() {
+        return Ok(None);
+    }
+    let bad = || Error::InvalidArgument(format!("invalid page token {token:?}"));
+    let (micros, id) = token.split_once('_').ok_or_else(bad)?;
+    let micros: i64 = micros.parse().map_err(|_| bad())?;
+    let at = DateTime::from_timestamp_micros(micros).ok_or_else(bad)?;
+    let id = Uuid::parse_str(id).map_err(|_| bad())?;
+    Ok(Some((at, id)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_tokens_round_trip() {
+        let at = DateTime::from_timestamp_micros(1_763_900_000_123_456).unwrap_or_default();
+        let id = Uuid::new_v4();
+        assert_eq!(
+            parse_page_token(&page_token(at, id)).ok(),
+            Some(Some((at, id)))
+        );
+        assert!(parse_page_token("nonsense").is_err());
+        assert_eq!(parse_page_token("").ok(), Some(None));
+    }
+}

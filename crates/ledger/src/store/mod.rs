@@ -1,0 +1,90 @@
+//! The Postgres store behind the ledger.
+//!
+//! Correctness never rests on an in-process lock: several ledger replicas
+//! share one database, so every decision is made inside Postgres — a row lock
+//! (`SELECT … FOR UPDATE`) for `Begin`, and single guarded statements
+//! (`UPDATE … WHERE fencing_token = $n AND state = …`) everywhere else.
+//!
+//! Group commit: each operation is a function over one `&mut PgConnection`
+//! (see [`keys`] and [`executions`]) made of one or two small statements, and
+//! [`Store`] only opens the transaction around it. A batcher could later run
+//! many of them in one transaction and commit once.
+
+mod begin;
+pub mod decide;
+pub mod executions;
+pub mod keys;
+pub mod validate;
+
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions as _, Connection as _, PgPool};
+
+use crate::error::{Error, Result, redact_url};
+
+/// The embedded migrations (`migrations/` at the workspace root).
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
+
+/// A handle on the ledger's database; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: PgPool,
+}
+
+impl Store {
+    /// Connects to Postgres, failing fast with a clear, password-free error if
+    /// the database cannot be reached.
+    pub async fn connect(url: &str, max_connections: u32, timeout: Duration) -> Result<Self> {
+        let connect_error = |err: &dyn std::fmt::Display| Error::Connect {
+            url: redact_url(url),
+            reason: one_line(err),
+        };
+        let options: PgConnectOptions = url.parse().map_err(|err| connect_error(&err))?;
+        // One direct connection first: the pool would retry until its acquire
+        // timeout and then report only "timed out", hiding the real reason.
+        let probe = tokio::time::timeout(timeout, options.connect()).await;
+        match probe {
+            Ok(Ok(conn)) => conn.close().await.ok(),
+            Ok(Err(err)) => return Err(connect_error(&err)),
+            Err(_) => return Err(connect_error(&format!("no answer within {timeout:?}"))),
+        };
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(timeout)
+            .connect_lazy_with(options);
+        Ok(Self { pool })
+    }
+
+    /// Wraps an existing pool (tests, embedding).
+    pub fn from_pool(pool: PgPool) -> Self {
+        Self { pool }
+    }
+
+    /// Applies the embedded migrations. Safe to run from several replicas at
+    /// once: sqlx takes an advisory lock.
+    pub async fn migrate(&self) -> Result<()> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+
+    /// The connection pool.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Acquires one connection for a single-statement operation.
+    pub(crate) async fn conn(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Postgres>> {
+        Ok(self.pool.acquire().await?)
+    }
+}
+
+/// Flattens an error chain into one line for a start-up message.
+fn one_line(err: &dyn std::fmt::Display) -> String {
+    err.to_string().replace('\n', " ")
+}

@@ -1,0 +1,206 @@
+//! Execution state: compare-and-set transitions and the journal.
+
+use serde_json::json;
+use sluice_core::{ExecutionId, State};
+use sluice_ledger::convert::pb;
+use sluice_ledger::{ExecutionFilter, LedgerClient, Origin, Transition};
+use sluice_testkit::{TestDb, TestLedger};
+use tonic::Code;
+
+use crate::code;
+
+fn create(id: ExecutionId, workflow: &str) -> Transition {
+    Transition {
+        execution_id: id,
+        from: None,
+        to: State::Received,
+        stage: "ingest".into(),
+        generation: "0".into(),
+        detail: Some(json!({"bytes": 312})),
+        exception_reason: None,
+        final_outcome: None,
+        origin: Origin {
+            workflow: workflow.into(),
+            source: "whatsapp".into(),
+            event_id: format!("evt-{}", id.as_uuid().simple()),
+            correlation_id: "corr-1".into(),
+        },
+    }
+}
+
+fn step(id: ExecutionId, from: State, to: State) -> Transition {
+    Transition {
+        from: Some(from),
+        to,
+        stage: "interpret".into(),
+        detail: None,
+        ..create(id, "reservation")
+    }
+}
+
+async fn new_execution(c: &LedgerClient, workflow: &str) -> anyhow::Result<ExecutionId> {
+    let id = ExecutionId::derive("whatsapp", &uuid::Uuid::new_v4().to_string(), workflow);
+    assert!(c.record_transition(&create(id, workflow)).await?.applied);
+    Ok(id)
+}
+
+#[tokio::test]
+async fn transitions_are_journalled_once_each() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let ledger = TestLedger::start(&db).await?;
+    let c = &ledger.client;
+    let id = new_execution(c, "reservation").await?;
+    // A second creation (a late duplicate) changes nothing.
+    assert!(
+        !c.record_transition(&create(id, "reservation"))
+            .await?
+            .applied
+    );
+
+    let moved = c
+        .record_transition(&step(id, State::Received, State::Validated))
+        .await?;
+    assert!(moved.applied);
+    assert_eq!(moved.seq, Some(2));
+    // A redelivery of the same move is a no-op.
+    let again = c
+        .record_transition(&step(id, State::Received, State::Validated))
+        .await?;
+    assert!(!again.applied);
+    assert_eq!(again.state, State::Validated);
+
+    let (execution, journal) = c.get_execution(id).await?;
+    assert_eq!(execution.state, "VALIDATED");
+    assert_eq!(execution.workflow, "reservation");
+    assert_eq!(execution.correlation_id, "corr-1");
+    let moves: Vec<_> = journal
+        .iter()
+        .map(|e| {
+            (
+                e.seq,
+                e.from_state.clone(),
+                e.to_state.clone(),
+                e.actor.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        moves,
+        vec![
+            (1, None, "RECEIVED".into(), "dev".into()),
+            (2, Some("RECEIVED".into()), "VALIDATED".into(), "dev".into()),
+        ]
+    );
+    assert_eq!(journal[0].detail, Some(json!({"bytes": 312})));
+    Ok(())
+}
+
+#[tokio::test]
+async fn illegal_transitions_are_failed_preconditions() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let ledger = TestLedger::start(&db).await?;
+    let c = &ledger.client;
+    let id = new_execution(c, "reservation").await?;
+
+    // Not an edge of the state machine.
+    let err = c
+        .record_transition(&step(id, State::Received, State::Executing))
+        .await
+        .err();
+    assert_eq!(err.as_ref().and_then(code), Some(Code::FailedPrecondition));
+    // A legal edge from a state the execution is not in.
+    let err = c
+        .record_transition(&step(id, State::GateDecided, State::Closed))
+        .await
+        .err();
+    assert_eq!(err.as_ref().and_then(code), Some(Code::FailedPrecondition));
+    // Creation only into RECEIVED.
+    let bad = Transition {
+        to: State::Validated,
+        ..create(id, "reservation")
+    };
+    let err = c.record_transition(&bad).await.err();
+    assert_eq!(err.as_ref().and_then(code), Some(Code::FailedPrecondition));
+    // Unknown execution.
+    let other = ExecutionId::derive("x", "y", "z");
+    let err = c
+        .record_transition(&step(other, State::Received, State::Validated))
+        .await
+        .err();
+    assert_eq!(err.as_ref().and_then(code), Some(Code::NotFound));
+
+    let (_, journal) = c.get_execution(id).await?;
+    assert_eq!(journal.len(), 1, "refused moves leave no journal rows");
+
+    // A state name the ledger does not know is an invalid argument.
+    let mut raw =
+        pb::ledger_client::LedgerClient::connect(format!("http://{}", ledger.addr)).await?;
+    let req = pb::RecordTransitionRequest {
+        execution_id: id.as_uuid().to_string(),
+        from_state: "RECEIVED".into(),
+        to_state: "TELEPORTED".into(),
+        ..Default::default()
+    };
+    let status = raw.record_transition(req).await.err();
+    assert_eq!(status.map(|s| s.code()), Some(Code::InvalidArgument));
+    Ok(())
+}
+
+#[tokio::test]
+async fn retries_are_counted() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let ledger = TestLedger::start(&db).await?;
+    let c = &ledger.client;
+    let id = new_execution(c, "reservation").await?;
+    c.record_transition(&step(id, State::Received, State::FailedRetryable))
+        .await?;
+    c.record_transition(&step(id, State::FailedRetryable, State::Retried))
+        .await?;
+    c.record_transition(&step(id, State::Retried, State::Received))
+        .await?;
+    let (execution, journal) = c.get_execution(id).await?;
+    assert_eq!((execution.retry_count, journal.len()), (1, 4));
+    Ok(())
+}
+
+#[tokio::test]
+async fn executions_are_listed_by_filter_and_page() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let ledger = TestLedger::start(&db).await?;
+    let c = &ledger.client;
+    let mut reservations = Vec::new();
+    for _ in 0..5 {
+        reservations.push(new_execution(c, "reservation").await?);
+    }
+    new_execution(c, "refund").await?;
+    c.record_transition(&step(reservations[0], State::Received, State::Validated))
+        .await?;
+
+    let mut seen = Vec::new();
+    let mut filter = ExecutionFilter {
+        workflow: Some("reservation".into()),
+        limit: 2,
+        ..Default::default()
+    };
+    loop {
+        let page = c.list_executions(&filter).await?;
+        seen.extend(page.executions.iter().map(|e| e.execution_id));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        filter.page_token = page.next_page_token;
+    }
+    assert_eq!(seen.len(), 5);
+    let mut expected: Vec<_> = reservations.iter().map(|id| *id.as_uuid()).collect();
+    expected.reverse();
+    assert_eq!(seen, expected, "newest first, every row once");
+
+    let validated = ExecutionFilter {
+        state: Some(State::Validated),
+        ..Default::default()
+    };
+    let page = c.list_executions(&validated).await?;
+    assert_eq!(page.executions.len(), 1);
+    assert_eq!(page.executions[0].execution_id, *reservations[0].as_uuid());
+    Ok(())
+}
