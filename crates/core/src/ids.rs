@@ -151,7 +151,10 @@ mod tests {
 
     #[test]
     fn correlation_id_rejects_hostile_upstream_values() {
-        assert_eq!(CorrelationId::from_upstream(Some("abc-123")).as_str(), "abc-123");
+        assert_eq!(
+            CorrelationId::from_upstream(Some("abc-123")).as_str(),
+            "abc-123"
+        );
         let long = "x".repeat(CorrelationId::MAX_LEN + 1);
         assert_ne!(CorrelationId::from_upstream(Some(&long)).as_str(), long);
         assert_ne!(CorrelationId::from_upstream(Some("a b")).as_str(), "a b");
@@ -165,6 +168,9 @@ mod tests {
             MessageId::stage(e, Stage::Execute, "0").as_str(),
             format!("{e}:execute:0")
         );
-        assert_eq!(MessageId::dead_letter("SLUICE_PIPELINE", 42).as_str(), "dlq:SLUICE_PIPELINE:42");
+        assert_eq!(
+            MessageId::dead_letter("SLUICE_PIPELINE", 42).as_str(),
+            "dlq:SLUICE_PIPELINE:42"
+        );
     }
 }

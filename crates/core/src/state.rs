@@ -266,7 +266,12 @@ mod tests {
             Completed,
         ];
         for pair in path.windows(2) {
-            assert!(pair[0].can_transition_to(pair[1]), "{} -> {}", pair[0], pair[1]);
+            assert!(
+                pair[0].can_transition_to(pair[1]),
+                "{} -> {}",
+                pair[0],
+                pair[1]
+            );
         }
     }
 
@@ -301,7 +306,10 @@ mod tests {
             (HumanReviewPending, DeadLettered),
         ];
         for (from, to) in illegal {
-            assert!(!from.can_transition_to(to), "{from} -> {to} must be refused");
+            assert!(
+                !from.can_transition_to(to),
+                "{from} -> {to} must be refused"
+            );
         }
     }
 

@@ -184,7 +184,9 @@ mod tests {
         assert!(s.ingest_filter(">").is_err());
         assert!(Subjects::new("t.x").is_err());
         assert_eq!(
-            Subjects::new("t-1").map(|s| s.stream(StreamKind::Pipeline)).ok(),
+            Subjects::new("t-1")
+                .map(|s| s.stream(StreamKind::Pipeline))
+                .ok(),
             Some("T_1_PIPELINE".to_owned())
         );
     }

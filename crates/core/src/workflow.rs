@@ -218,6 +218,32 @@ impl WorkflowSpec {
         Ok(spec)
     }
 
+    /// Loads every `<root>/<name>/workflow.toml`, sorted by name, and checks
+    /// that each folder's name matches the workflow it declares.
+    pub fn load_all(root: &Path) -> Result<Vec<Self>, Error> {
+        let unreadable = |e: std::io::Error| Error::WorkflowInvalid {
+            path: root.display().to_string(),
+            reason: e.to_string(),
+        };
+        let mut specs = Vec::new();
+        for entry in std::fs::read_dir(root).map_err(unreadable)? {
+            let dir = entry.map_err(unreadable)?.path();
+            if !dir.join("workflow.toml").is_file() {
+                continue;
+            }
+            let spec = Self::load(&dir)?;
+            if dir.file_name().and_then(|n| n.to_str()) != Some(spec.name.as_str()) {
+                return Err(Error::WorkflowInvalid {
+                    path: dir.display().to_string(),
+                    reason: format!("folder name must equal the workflow name {:?}", spec.name),
+                });
+            }
+            specs.push(spec);
+        }
+        specs.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(specs)
+    }
+
     fn validate(&self) -> Result<(), String> {
         let name_err = |e: Error| e.to_string();
         validate_name("workflow", &self.name).map_err(name_err)?;
@@ -245,7 +271,10 @@ impl WorkflowSpec {
                 return Err(format!("action {:?} needs an idempotency_key", action.name));
             }
             if action.retry.max_attempts == 0 {
-                return Err(format!("action {:?}: retry.max_attempts must be ≥ 1", action.name));
+                return Err(format!(
+                    "action {:?}: retry.max_attempts must be ≥ 1",
+                    action.name
+                ));
             }
             if action.retry.initial_delay_ms > action.retry.max_delay_ms {
                 return Err(format!(
@@ -256,10 +285,16 @@ impl WorkflowSpec {
         }
         for allowed in &g.allowed_actions {
             if !seen.contains(allowed.as_str()) {
-                return Err(format!("gate.allowed_actions names unknown action {allowed:?}"));
+                return Err(format!(
+                    "gate.allowed_actions names unknown action {allowed:?}"
+                ));
             }
         }
-        if let Some(compensation) = self.actions.iter().filter_map(|a| a.compensation.as_ref()).next()
+        if let Some(compensation) = self
+            .actions
+            .iter()
+            .filter_map(|a| a.compensation.as_ref())
+            .next()
             && compensation.trim().is_empty()
         {
             return Err("an action's compensation must name an action".into());
@@ -283,6 +318,14 @@ mod tests {
         assert_eq!(spec.actions.len(), 1);
         assert_eq!(spec.actions[0].on_ambiguous, AmbiguityPolicy::Review);
         insta::assert_json_snapshot!(spec);
+    }
+
+    #[test]
+    fn loads_every_shipped_workflow() {
+        let root = reservation_dir().join("..");
+        let specs = WorkflowSpec::load_all(&root).expect("workflows/");
+        assert!(specs.iter().any(|s| s.name == "reservation"));
+        assert!(WorkflowSpec::load_all(Path::new("/nonexistent/workflows")).is_err());
     }
 
     #[test]
