@@ -1,0 +1,145 @@
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use futures::TryStreamExt as _;
+use sluice_testkit::TestNats;
+
+fn workflows() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../workflows")
+}
+
+fn sluice(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sluice"));
+    cmd.args(args)
+        .env_remove("SLUICE_NATS_URL")
+        .env_remove("SLUICE_PREFIX");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run sluice")
+}
+
+fn stderr_line(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).trim_end().to_owned()
+}
+
+#[tokio::test]
+async fn provision_creates_everything_and_is_idempotent() -> anyhow::Result<()> {
+    let nats = TestNats::new().await?;
+    let prefix = nats.subjects.prefix().to_owned();
+    let wf = workflows();
+    let args = [
+        "admin",
+        "provision",
+        "--json",
+        "--workflows",
+        wf.to_str().unwrap_or_default(),
+    ];
+    let env = [
+        ("SLUICE_NATS_URL", nats.url.as_str()),
+        ("SLUICE_PREFIX", prefix.as_str()),
+    ];
+
+    for _ in 0..2 {
+        let out = sluice(&args, &env);
+        assert!(out.status.success(), "{}", stderr_line(&out));
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+        assert_eq!(report["result"], "provisioned");
+        let consumers = report["consumers"].as_array().cloned().unwrap_or_default();
+        assert!(
+            consumers.contains(&serde_json::json!(format!("{prefix}-execute-reservation"))),
+            "{report}"
+        );
+    }
+
+    let streams: Vec<String> = nats.jetstream.stream_names().try_collect().await?;
+    let upper = prefix.to_ascii_uppercase();
+    for kind in ["INGEST", "PIPELINE", "DLQ", "ADVISORIES", "EVENTS"] {
+        assert!(
+            streams.contains(&format!("{upper}_{kind}")),
+            "{kind} missing in {streams:?}"
+        );
+    }
+    let mut pipeline = nats
+        .jetstream
+        .get_stream(format!("{upper}_PIPELINE"))
+        .await?;
+    let consumer_count = pipeline.info().await?.state.consumer_count;
+    assert_eq!(
+        consumer_count, 4,
+        "one consumer per pipeline stage of the one workflow"
+    );
+    nats.cleanup().await
+}
+
+#[test]
+fn unreachable_nats_is_one_clear_line_and_a_failure() {
+    let wf = workflows();
+    let out = sluice(
+        &[
+            "admin",
+            "provision",
+            "--workflows",
+            wf.to_str().unwrap_or_default(),
+        ],
+        &[
+            ("SLUICE_NATS_URL", "nats://127.0.0.1:1"),
+            ("SLUICE_CONNECT_TIMEOUT_MS", "2000"),
+        ],
+    );
+    assert!(!out.status.success());
+    let line = stderr_line(&out);
+    assert!(
+        line.starts_with("sluice: cannot connect to NATS at nats://127.0.0.1:1"),
+        "{line}"
+    );
+    assert_eq!(line.lines().count(), 1, "{line}");
+    assert!(!line.contains("panicked"), "{line}");
+}
+
+#[test]
+fn bad_configuration_is_one_clear_line_and_a_failure() {
+    let wf = workflows();
+    let out = sluice(
+        &[
+            "admin",
+            "provision",
+            "--dry-run",
+            "--workflows",
+            wf.to_str().unwrap_or_default(),
+        ],
+        &[("SLUICE_CONNECT_TIMEOUT_MS", "soon")],
+    );
+    assert!(!out.status.success());
+    let line = stderr_line(&out);
+    assert!(line.contains("connect_timeout_ms"), "{line}");
+    assert_eq!(line.lines().count(), 1, "{line}");
+
+    let out = sluice(&["admin", "provision", "--workflows", "/nonexistent"], &[]);
+    assert!(!out.status.success());
+    assert!(
+        stderr_line(&out).contains("/nonexistent"),
+        "{}",
+        stderr_line(&out)
+    );
+}
+
+#[test]
+fn dry_run_lists_the_plan_without_a_broker() {
+    let wf = workflows();
+    let out = sluice(
+        &[
+            "admin",
+            "provision",
+            "--dry-run",
+            "--workflows",
+            wf.to_str().unwrap_or_default(),
+        ],
+        &[("SLUICE_NATS_URL", "nats://127.0.0.1:1")],
+    );
+    assert!(out.status.success(), "{}", stderr_line(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("would provision:"), "{text}");
+    assert!(text.contains("sluice-interpret-reservation"), "{text}");
+    assert!(text.contains("SLUICE_PIPELINE"), "{text}");
+}
