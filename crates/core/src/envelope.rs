@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::pipeline::{ActionRecord, GateDecision, Interpretation};
 use crate::{CorrelationId, Error, ExecutionId};
 
 /// The envelope version this build writes.
@@ -35,6 +36,15 @@ pub struct Envelope {
     pub received_at: DateTime<Utc>,
     /// The upstream payload, exactly as accepted.
     pub data: serde_json::Value,
+    /// Added by the interpreter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interpretation: Option<Interpretation>,
+    /// Added by the gate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<GateDecision>,
+    /// Added by the executor, one per action run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub actions: Vec<ActionRecord>,
 }
 
 impl Envelope {
@@ -57,6 +67,9 @@ impl Envelope {
             workflow,
             received_at,
             data,
+            interpretation: None,
+            decision: None,
+            actions: Vec::new(),
         }
     }
 
