@@ -3,6 +3,7 @@
 
 mod common;
 mod dead_letter;
+mod events;
 mod pause;
 mod progress;
 mod provision;
