@@ -9,6 +9,15 @@ use async_nats::jetstream::context::PublishError;
 /// the source.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// The broker could not be reached at start-up.
+    #[error("cannot connect to NATS at {url}: {reason}")]
+    Connect {
+        /// The URL tried.
+        url: String,
+        /// Why, on one line.
+        reason: String,
+    },
+
     /// A subject or resource name could not be built (invalid workflow,
     /// source or prefix token).
     #[error(transparent)]

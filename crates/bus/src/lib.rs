@@ -31,7 +31,7 @@ pub mod trace;
 pub mod worker;
 
 pub use backoff::Backoff;
-pub use bus::Bus;
+pub use bus::{Bus, NatsOptions};
 pub use consume::{ConsumeLoop, ConsumeOptions, Stopped};
 pub use control::PauseState;
 pub use dead_letter::{AdvisoryDeadLetter, DeadLetter, DeliveryAdvisory};

@@ -2,6 +2,7 @@
 //! (`scripts/dev-up.sh`). Each test runs under its own prefix.
 
 mod common;
+mod connect;
 mod dead_letter;
 mod events;
 mod pause;
