@@ -24,6 +24,8 @@ pub struct Provisioned {
     pub consumers: Vec<String>,
     /// The kill-switch bucket.
     pub switches_bucket: String,
+    /// The open-clarifications bucket.
+    pub conversations_bucket: String,
 }
 
 /// Creates or updates every stream, the kill-switch bucket and one durable
@@ -40,6 +42,7 @@ pub async fn provision(
             .push(ensure_stream(js, subjects, topology, kind).await?);
     }
     done.switches_bucket = ensure_switches(js, subjects, topology).await?;
+    done.conversations_bucket = ensure_conversations(js, subjects, topology).await?;
 
     for workflow in &topology.workflows {
         for stage in Stage::PIPELINE {
@@ -113,6 +116,33 @@ async fn ensure_switches(
         description: "sluice kill switches: <workflow> and <workflow>.<action>".into(),
         // A little history lets `sluice` show who flipped a switch and when.
         history: 10,
+        storage: stream::StorageType::File,
+        num_replicas: topology.switches_replicas.max(1),
+        ..Default::default()
+    };
+    js.create_or_update_key_value(config)
+        .await
+        .map_err(|source| Error::Bucket {
+            bucket: bucket.clone(),
+            source: source.into(),
+        })?;
+    Ok(bucket)
+}
+
+async fn ensure_conversations(
+    js: &jetstream::Context,
+    subjects: &Subjects,
+    topology: &Topology,
+) -> Result<String, Error> {
+    let bucket = subjects.conversations_bucket();
+    let config = kv::Config {
+        bucket: bucket.clone(),
+        description: "sluice open clarifications: <workflow>.<conversation>".into(),
+        // The bucket's max age is the clarification's time to live: an
+        // answer after it starts a new request from scratch.
+        max_age: topology
+            .conversation_ttl
+            .unwrap_or(crate::conversations::DEFAULT_TTL),
         storage: stream::StorageType::File,
         num_replicas: topology.switches_replicas.max(1),
         ..Default::default()

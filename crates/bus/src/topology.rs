@@ -134,8 +134,11 @@ pub struct Topology {
     pub consumers: ConsumerSettings,
     /// Per-stage overrides (e.g. a longer `ack_wait` for `execute`).
     pub stage_consumers: HashMap<Stage, ConsumerSettings>,
-    /// Replicas of the kill-switch bucket.
+    /// Replicas of the kill-switch and conversation buckets.
     pub switches_replicas: usize,
+    /// How long an open clarification waits for the user's answer; the
+    /// default (`None`) is a day.
+    pub conversation_ttl: Option<Duration>,
 }
 
 impl Topology {

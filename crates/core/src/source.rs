@@ -93,7 +93,9 @@ impl SourceSpec {
             validate_name("workflow", workflow).map_err(|e| invalid(e.to_string()))?;
         }
         if spec.webhook.is_none() && !spec.nats {
-            return Err(invalid("declare a [webhook] section, `nats = true`, or both".into()));
+            return Err(invalid(
+                "declare a [webhook] section, `nats = true`, or both".into(),
+            ));
         }
         if let Some(webhook) = &spec.webhook
             && webhook.secrets.is_empty()
@@ -142,7 +144,10 @@ mod tests {
     #[test]
     fn parses_the_shipped_sources() {
         let specs = SourceSpec::load_all(&sources_dir()).expect("sources/");
-        let whatsapp = specs.iter().find(|s| s.name == "whatsapp").expect("whatsapp");
+        let whatsapp = specs
+            .iter()
+            .find(|s| s.name == "whatsapp")
+            .expect("whatsapp");
         assert_eq!(whatsapp.workflows, ["reservation"]);
         insta::assert_json_snapshot!(whatsapp);
     }
@@ -154,7 +159,11 @@ mod tests {
         let no_secret = "name = \"x\"\nworkflows = [\"w\"]\n[webhook]\nsecrets = []\n";
         let err = SourceSpec::parse(no_secret, "x.toml").expect_err("no secret");
         assert!(err.to_string().contains("secret"), "{err}");
-        let inline_secret = "name = \"x\"\nworkflows = [\"w\"]\n[webhook]\nsecrets = [\"whsec_abc\"]\n";
-        assert!(SourceSpec::parse(inline_secret, "x.toml").is_err(), "secrets only by reference");
+        let inline_secret =
+            "name = \"x\"\nworkflows = [\"w\"]\n[webhook]\nsecrets = [\"whsec_abc\"]\n";
+        assert!(
+            SourceSpec::parse(inline_secret, "x.toml").is_err(),
+            "secrets only by reference"
+        );
     }
 }

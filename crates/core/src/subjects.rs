@@ -155,6 +155,12 @@ impl Subjects {
     pub fn switches_bucket(&self) -> String {
         format!("{}-switches", self.prefix)
     }
+
+    /// The KV bucket of open clarifications: what was collected of a request
+    /// while the user is asked for the rest, keyed by conversation.
+    pub fn conversations_bucket(&self) -> String {
+        format!("{}-conversations", self.prefix)
+    }
 }
 
 #[cfg(test)]
@@ -172,6 +178,7 @@ mod tests {
             "event": s.event(State::DeadLettered, "reservation").ok(),
             "consumer": s.consumer(Stage::Gate, "reservation").ok(),
             "switches": s.switches_bucket(),
+            "conversations": s.conversations_bucket(),
             "streams": StreamKind::ALL.iter().map(|k| (s.stream(*k), s.stream_subjects(*k))).collect::<Vec<_>>(),
         });
         insta::assert_json_snapshot!(names);

@@ -42,10 +42,11 @@ impl TestNats {
     /// the end of a test; streams also expire by max age if a test dies first.
     pub async fn cleanup(&self) -> anyhow::Result<()> {
         let stream_prefix = format!("{}_", self.subjects.prefix().to_ascii_uppercase());
-        let bucket_stream = format!("KV_{}", self.subjects.switches_bucket());
+        // Every KV bucket of the prefix (`<prefix>-switches`, …) is a stream `KV_<bucket>`.
+        let bucket_streams = format!("KV_{}-", self.subjects.prefix());
         let names: Vec<String> = self.jetstream.stream_names().try_collect().await?;
         for name in names {
-            if name.starts_with(&stream_prefix) || name == bucket_stream {
+            if name.starts_with(&stream_prefix) || name.starts_with(&bucket_streams) {
                 self.jetstream.delete_stream(&name).await?;
             }
         }

@@ -75,3 +75,34 @@ async fn run_stage_serves_the_stage_until_shutdown() -> anyhow::Result<()> {
     env.drained(Duration::from_secs(5)).await?;
     env.nats.cleanup().await
 }
+
+#[tokio::test]
+async fn a_parked_clarification_is_found_by_conversation_until_closed() -> anyhow::Result<()> {
+    use sluice_bus::PendingRequest;
+
+    let env = Env::new(consumer_settings(2_000, 3)).await?;
+    let conversations = env.bus.conversations().await?;
+    let pending = PendingRequest {
+        execution_id: envelope(1).execution_id,
+        contract: serde_json::json!({"date": "2026-11-24", "time": "21:00"}),
+        missing: vec!["party_size".into()],
+        asked_at: chrono::Utc::now(),
+    };
+    let who = "whatsapp:+34600000000";
+    assert_eq!(conversations.open(WORKFLOW, who).await?, None);
+    conversations.park(WORKFLOW, who, &pending).await?;
+    assert_eq!(
+        conversations.open(WORKFLOW, who).await?,
+        Some(pending.clone())
+    );
+    assert_eq!(
+        conversations
+            .open(WORKFLOW, "whatsapp:+34600000001")
+            .await?,
+        None
+    );
+    conversations.close(WORKFLOW, who).await?;
+    conversations.close(WORKFLOW, who).await?;
+    assert_eq!(conversations.open(WORKFLOW, who).await?, None);
+    env.nats.cleanup().await
+}
