@@ -5,6 +5,7 @@ mod auth;
 mod binary;
 mod concurrency;
 mod keys;
+mod mtls;
 mod supersede;
 mod transitions;
 
