@@ -1,0 +1,132 @@
+//! `POST /v1/events/{source}`: a signed webhook.
+//!
+//! Checks run cheapest first and nothing is recorded or published until all
+//! pass: unknown source 404, rate limit 429, overload 503, body size 413,
+//! signature 401, JSON 400, schema 422; then the event is recorded and handed
+//! to the interpret stage (202), or 503 when NATS or the ledger cannot take
+//! it. A repeated `webhook-id` is answered with the original 202 body.
+
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use sluice_core::CorrelationId;
+use tracing::Instrument as _;
+
+use super::{ApiError, AppState};
+use crate::accept::{AcceptError, Accepted, Event};
+use crate::signature::{self, SignedHeaders};
+use crate::sources::Source;
+
+/// The upstream's correlation id header.
+pub const CORRELATION_HEADER: &str = "x-correlation-id";
+
+pub(super) async fn post_event(
+    State(state): State<AppState>,
+    Path(source): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, Json<Accepted>), ApiError> {
+    let inner = &state.0;
+    let Some(spec) = inner
+        .sources
+        .get(&source)
+        .filter(|s| s.spec.webhook.is_some())
+    else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_source",
+            format!("no webhook source named {source:?}"),
+        ));
+    };
+    if let Err(wait) = inner.limiter.check(&source) {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "too many requests for this source",
+        )
+        .retry_after(wait.as_secs_f64().ceil() as u64));
+    }
+    let Ok(_permit) = inner.in_flight.try_acquire() else {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "overloaded",
+            "too many requests in flight",
+        )
+        .retry_after(1));
+    };
+    let body = read_body(spec, &headers, body).await?;
+    let value = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    let signed = SignedHeaders {
+        id: value(signature::ID_HEADER),
+        timestamp: value(signature::TIMESTAMP_HEADER),
+        signature: value(signature::SIGNATURE_HEADER),
+    };
+    let tolerance = spec.spec.webhook.as_ref().map_or(300, |w| w.tolerance_secs);
+    let now = chrono::Utc::now().timestamp();
+    let webhook_id =
+        signature::verify(signed, &body, &spec.secrets, tolerance, now).map_err(|e| {
+            tracing::warn!(source = %source, reason = %e, "webhook refused");
+            ApiError::new(StatusCode::UNAUTHORIZED, "bad_signature", e.to_string())
+        })?;
+    let data: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            format!("body is not JSON: {e}"),
+        )
+    })?;
+    spec.validate(&data).map_err(|violations| {
+        tracing::info!(source = %source, violations = violations.len(), "payload refused by schema");
+        ApiError::schema(violations)
+    })?;
+    let correlation = CorrelationId::from_upstream(value(CORRELATION_HEADER));
+    let span = tracing::info_span!("webhook", source = %source, event_id = %webhook_id, correlation_id = %correlation);
+    let event = Event {
+        source: &source,
+        event_id: webhook_id,
+        workflows: &spec.spec.workflows,
+        correlation,
+        data: &data,
+        via: "webhook",
+        traceparent: value(sluice_core::headers::TRACEPARENT),
+    };
+    match inner.acceptor.accept(&event).instrument(span.clone()).await {
+        Ok(accepted) => {
+            span.in_scope(|| tracing::info!(executions = accepted.executions.len(), "accepted"));
+            Ok((StatusCode::ACCEPTED, Json(accepted)))
+        }
+        Err(err) => {
+            span.in_scope(|| tracing::warn!(error = %err, "not accepted"));
+            let what = match err {
+                AcceptError::Ledger(_) => "the ledger",
+                AcceptError::Nats(_) => "NATS",
+            };
+            Err(ApiError::unavailable(what, inner.retry_after_secs))
+        }
+    }
+}
+
+/// Reads the body up to the source's limit (413 beyond it).
+async fn read_body(spec: &Source, headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
+    let limit = spec.spec.webhook.as_ref().map_or(0, |w| w.max_body_bytes);
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("body larger than {limit} bytes"),
+        )
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    // The only error left is the limit (or a client that went away, which
+    // never reads the answer).
+    axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| too_large())
+}

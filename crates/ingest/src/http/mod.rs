@@ -1,0 +1,83 @@
+//! The HTTP API: signed webhooks in, execution status out, and the OpenAPI
+//! document that describes both (`openapi.json` next to `Cargo.toml`).
+
+mod events;
+mod executions;
+pub mod problem;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::{Method, StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use tokio::sync::Semaphore;
+
+use crate::accept::Acceptor;
+use crate::rate_limit::RateLimiter;
+use crate::sources::Sources;
+pub use problem::ApiError;
+
+/// The OpenAPI 3.1 document of this API, served at `GET /v1/openapi.json`.
+pub const OPENAPI: &str = include_str!("../../openapi.json");
+
+/// Every route the router serves, as `(method, path template)`; the OpenAPI
+/// document must describe each (a test checks both directions).
+pub const ROUTES: &[(Method, &str)] = &[
+    (Method::POST, "/v1/events/{source}"),
+    (Method::GET, "/v1/executions/{id}"),
+    (Method::GET, "/v1/openapi.json"),
+];
+
+/// What every handler shares.
+#[derive(Debug, Clone)]
+pub struct AppState(Arc<Inner>);
+
+#[derive(Debug)]
+struct Inner {
+    sources: Sources,
+    acceptor: Acceptor,
+    limiter: RateLimiter,
+    in_flight: Semaphore,
+    retry_after_secs: u64,
+}
+
+impl AppState {
+    /// State over the loaded sources and the acceptor.
+    pub fn new(
+        sources: Sources,
+        acceptor: Acceptor,
+        limiter: RateLimiter,
+        max_in_flight: usize,
+        retry_after_secs: u64,
+    ) -> Self {
+        Self(Arc::new(Inner {
+            sources,
+            acceptor,
+            limiter,
+            in_flight: Semaphore::new(max_in_flight.max(1)),
+            retry_after_secs,
+        }))
+    }
+}
+
+/// The API router (health endpoints are served by the runtime's
+/// `HealthServer` on their own port).
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/v1/events/{source}", post(events::post_event))
+        .route("/v1/executions/{id}", get(executions::get_execution))
+        .route("/v1/openapi.json", get(openapi))
+        .fallback(no_route)
+        .with_state(state)
+}
+
+async fn openapi() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
+}
+
+/// The answer for a path the router does not serve; its code tells it apart
+/// from a served route's own 404 (unknown source or execution).
+async fn no_route() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "no_route", "no such route")
+}

@@ -1,0 +1,138 @@
+//! Typed configuration of the ingest service. Only the binary reads the
+//! environment; it loads these with `sluice_runtime::config::load` and hands
+//! the environment map to [`Service::new`](crate::Service::new) for the
+//! secrets the sources reference.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use sluice_bus::NatsOptions;
+use sluice_ledger::ClientOptions;
+
+/// Everything the ingest service needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Options {
+    /// How to reach NATS.
+    pub nats: NatsOptions,
+    /// How to reach the ledger.
+    pub ledger: LedgerOptions,
+    /// The folder of `sources/<name>.toml` (schemas are relative to it).
+    pub sources_dir: PathBuf,
+    /// Where the HTTP API listens (port 0 picks a free port).
+    pub http_listen: SocketAddr,
+    /// Where `/livez`, `/readyz` and `/metrics` are served (binary only).
+    pub health_listen: SocketAddr,
+    /// The service's own rate limit.
+    pub rate_limit: RateLimitOptions,
+    /// Requests (HTTP) and messages (each NATS source) handled at once;
+    /// beyond it HTTP answers 503 with `Retry-After`.
+    pub max_in_flight: usize,
+    /// How long a publish may wait for JetStream's acknowledgement before
+    /// the request is answered 503, in milliseconds.
+    pub publish_timeout_ms: u64,
+    /// The `Retry-After` sent with 503 when NATS or the ledger is down, in
+    /// seconds.
+    pub retry_after_secs: u64,
+    /// How long in-flight work may finish after shutdown, in milliseconds.
+    pub shutdown_grace_ms: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            nats: NatsOptions::default(),
+            ledger: LedgerOptions::default(),
+            sources_dir: PathBuf::from("sources"),
+            http_listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            health_listen: SocketAddr::from(([127, 0, 0, 1], 9081)),
+            rate_limit: RateLimitOptions::default(),
+            max_in_flight: 256,
+            publish_timeout_ms: 5_000,
+            retry_after_secs: 5,
+            shutdown_grace_ms: 10_000,
+        }
+    }
+}
+
+impl Options {
+    /// The publish acknowledgement timeout.
+    pub fn publish_timeout(&self) -> Duration {
+        Duration::from_millis(self.publish_timeout_ms)
+    }
+
+    /// The shutdown grace period.
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_millis(self.shutdown_grace_ms)
+    }
+}
+
+/// How the ingest service reaches the ledger.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LedgerOptions {
+    /// `http://host:port` or `https://host:port`.
+    pub url: String,
+    /// Bearer token (role `service`), if the ledger requires one.
+    pub token: Option<String>,
+    /// Deadline of one ledger call, in milliseconds. Short: a webhook sender
+    /// is waiting, and a slow ledger is answered 503 rather than held open.
+    pub timeout_ms: u64,
+    /// Retries of a transient ledger failure within one request.
+    pub max_retries: usize,
+}
+
+impl Default for LedgerOptions {
+    fn default() -> Self {
+        Self {
+            url: "http://127.0.0.1:50051".to_owned(),
+            token: None,
+            timeout_ms: 3_000,
+            max_retries: 2,
+        }
+    }
+}
+
+impl std::fmt::Debug for LedgerOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LedgerOptions")
+            .field("url", &self.url)
+            .field("token", &self.token.as_ref().map(|_| "…"))
+            .field("timeout_ms", &self.timeout_ms)
+            .field("max_retries", &self.max_retries)
+            .finish()
+    }
+}
+
+impl LedgerOptions {
+    /// The typed client's options.
+    pub fn client_options(&self) -> ClientOptions {
+        let mut options = ClientOptions::new(self.url.clone());
+        options.token = self.token.clone();
+        options.timeout = Duration::from_millis(self.timeout_ms);
+        options.max_retries = self.max_retries;
+        options
+    }
+}
+
+/// A token bucket per source: `burst` requests at once, refilled at
+/// `per_second`. Over it, webhooks are answered 429 with `Retry-After`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RateLimitOptions {
+    /// Sustained requests per second per source; 0 disables the limit.
+    pub per_second: f64,
+    /// Requests allowed in a burst.
+    pub burst: u32,
+}
+
+impl Default for RateLimitOptions {
+    fn default() -> Self {
+        Self {
+            per_second: 200.0,
+            burst: 400,
+        }
+    }
+}
