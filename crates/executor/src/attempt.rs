@@ -1,0 +1,78 @@
+//! Calling the target: quick in-process retries with `backon`, and lease
+//! heartbeats while a slow call runs.
+
+use std::future::Future;
+
+use backon::{BackoffBuilder as _, ExponentialBuilder};
+use sluice_core::FailureClass;
+
+use crate::action::Action;
+use crate::connector::Called;
+use crate::service::Inner;
+
+/// The last answer and how many calls it took.
+pub(crate) struct Attempted {
+    pub(crate) called: Called,
+    pub(crate) calls: u64,
+}
+
+/// Calls the target up to `budget` times, retrying temporary failures (and
+/// ambiguous ones on targets that honour the key) with jittered exponential
+/// delays from the action's retry policy.
+pub(crate) async fn quick_retries(inner: &Inner, action: &Action<'_>, budget: u64) -> Attempted {
+    let policy = &action.spec.retry;
+    let mut delays = ExponentialBuilder::default()
+        .with_jitter()
+        .with_min_delay(policy.initial_delay())
+        .with_max_delay(policy.max_delay())
+        .with_max_times(usize::try_from(budget.saturating_sub(1)).unwrap_or(0))
+        .build();
+    let mut calls = 0;
+    loop {
+        let called = inner
+            .connectors
+            .call(action.settings, &action.key, &action.body)
+            .await;
+        calls += 1;
+        let again = match &called {
+            Called::Failed { class, .. } => *class == FailureClass::Temporary,
+            Called::Ambiguous { .. } => action.settings.honours_keys,
+            Called::Applied(_) => false,
+        };
+        if !again || calls >= budget {
+            return Attempted { called, calls };
+        }
+        let Some(delay) = delays.next() else {
+            return Attempted { called, calls };
+        };
+        tracing::info!(calls, ?delay, "temporary failure; retrying in process");
+        metrics::counter!("sluice_retries_total", "integration" => action.spec.name.clone())
+            .increment(1);
+        tokio::time::sleep(delay).await;
+    }
+}
+
+/// Runs `work` while renewing the key's lease every third of it, so a slow
+/// target never makes a live holder look dead.
+pub(crate) async fn with_heartbeat<F: Future>(
+    inner: &Inner,
+    key: &str,
+    token: i64,
+    work: F,
+) -> F::Output {
+    tokio::pin!(work);
+    let every = inner.lease / 3;
+    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    loop {
+        tokio::select! {
+            out = &mut work => return out,
+            _ = ticker.tick() => {
+                if let Err(err) = inner.ledger.heartbeat(key, token, inner.lease).await {
+                    // A stale token means someone took over; `Complete` will
+                    // be refused and the delivery retried.
+                    tracing::warn!(error = %err, "lease heartbeat failed");
+                }
+            }
+        }
+    }
+}

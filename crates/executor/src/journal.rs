@@ -1,0 +1,166 @@
+//! The execution's state moves made by the executor, with what it knows.
+
+use serde_json::Value;
+use sluice_bus::ExecutionEvent;
+use sluice_core::{Envelope, State};
+use sluice_ledger::{LedgerClient, Origin, Transition};
+use tonic_code::is_refusal;
+
+use crate::service::Inner;
+
+/// How the executor found the execution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Entry {
+    /// It is `EXECUTING` (just moved there, or already there).
+    Executing,
+    /// Its actions already completed: the ledger will hand back the results.
+    AlreadyCompleted,
+    /// It moved on elsewhere: this delivery is stale.
+    Stale(State),
+}
+
+/// Moves one execution, remembering where it is.
+pub(crate) struct Journal<'a> {
+    ledger: &'a LedgerClient,
+    envelope: &'a Envelope,
+    generation: &'a str,
+    pub(crate) state: State,
+}
+
+impl<'a> Journal<'a> {
+    pub(crate) fn new(
+        ledger: &'a LedgerClient,
+        envelope: &'a Envelope,
+        generation: &'a str,
+    ) -> Self {
+        Self {
+            ledger,
+            envelope,
+            generation,
+            state: State::Executing,
+        }
+    }
+
+    /// `from → EXECUTING`; a redelivery finds it there already, a retry comes
+    /// back through `FAILED_RETRYABLE → RETRIED`.
+    pub(crate) async fn enter(&mut self, from: State) -> Result<Entry, sluice_ledger::Error> {
+        self.state = from;
+        if self.step(State::Executing, None, None).await? {
+            return Ok(Entry::Executing);
+        }
+        let (execution, _) = self
+            .ledger
+            .get_execution(self.envelope.execution_id)
+            .await?;
+        let current: State = execution
+            .state
+            .parse()
+            .map_err(|_| sluice_ledger::Error::Malformed(execution.state.clone()))?;
+        self.state = current;
+        match current {
+            State::Executing => Ok(Entry::Executing),
+            State::ActionCompleted => Ok(Entry::AlreadyCompleted),
+            State::FailedRetryable => {
+                let moved = self.step(State::Retried, None, None).await?
+                    && self.step(State::Executing, None, None).await?;
+                Ok(if moved {
+                    Entry::Executing
+                } else {
+                    Entry::Stale(self.state)
+                })
+            }
+            State::Retried | State::Replayed => {
+                let moved = self.step(State::Executing, None, None).await?;
+                Ok(if moved {
+                    Entry::Executing
+                } else {
+                    Entry::Stale(self.state)
+                })
+            }
+            other => Ok(Entry::Stale(other)),
+        }
+    }
+
+    /// Moves from the current state to `to`. `Ok(false)` when the ledger
+    /// refuses because the execution is elsewhere (a stale delivery).
+    pub(crate) async fn step(
+        &mut self,
+        to: State,
+        detail: Option<Value>,
+        reason: Option<String>,
+    ) -> Result<bool, sluice_ledger::Error> {
+        if self.state == to {
+            // Already there (a redelivery after the move): nothing to journal.
+            return Ok(true);
+        }
+        let t = Transition {
+            execution_id: self.envelope.execution_id,
+            from: Some(self.state),
+            to,
+            stage: "execute".to_owned(),
+            generation: self.generation.to_owned(),
+            detail,
+            exception_reason: reason,
+            final_outcome: None,
+            origin: Origin::default(),
+        };
+        match self.ledger.record_transition(&t).await {
+            Ok(outcome) => {
+                self.state = outcome.state;
+                Ok(outcome.state == to)
+            }
+            Err(err) if is_refusal(&err) => Ok(false),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// `→ NEEDS_REVIEW` (through `EFFECT_UNKNOWN` when the effect may have
+    /// happened) and the announcement reviewers and upstreams subscribe to.
+    pub(crate) async fn send_to_review(
+        &mut self,
+        inner: &Inner,
+        unknown: bool,
+        reason: &str,
+        detail: Value,
+    ) -> Result<(), crate::handler::StageError> {
+        if unknown && self.state == State::Executing {
+            self.step(
+                State::EffectUnknown,
+                Some(detail.clone()),
+                Some(reason.to_owned()),
+            )
+            .await?;
+        }
+        let reached = self
+            .step(
+                State::NeedsReview,
+                Some(detail.clone()),
+                Some(reason.to_owned()),
+            )
+            .await?;
+        if !reached {
+            tracing::info!(state = %self.state, "execution moved on; not sending to review");
+            return Ok(());
+        }
+        let mut event = ExecutionEvent::new(self.envelope, State::NeedsReview, reason);
+        event.detail = detail;
+        inner.bus.announce(&event).await?;
+        metrics::counter!("sluice_escalations_total", "reason" => if unknown { "effect_unknown" } else { "permanent" })
+            .increment(1);
+        Ok(())
+    }
+}
+
+mod tonic_code {
+    /// Whether the ledger refused a transition (FAILED_PRECONDITION): the
+    /// execution is not where this delivery thought.
+    pub(super) fn is_refusal(err: &sluice_ledger::Error) -> bool {
+        match err {
+            sluice_ledger::Error::Status(status) => {
+                status.code() == tonic::Code::FailedPrecondition
+            }
+            sluice_ledger::Error::IllegalTransition(_) => true,
+            _ => false,
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! An action's connector settings, read from the workflow's
+//! `[actions.settings]` table (plus the executor's per-action overrides).
+//!
+//! | key | connector | meaning |
+//! |---|---|---|
+//! | `url` | http | where the JSON POST goes |
+//! | `timeout_ms` | http, nats | per call (default 5000) |
+//! | `honours_idempotency_key` | both | whether the target deduplicates by key (default false) |
+//! | `id_field` | http | response field holding the target's id (default `booking_id`) |
+//! | `probe_url` | http | status endpoint by key, `{key}` is replaced (for `on_ambiguous = "probe"`) |
+//! | `subject` | nats | where to publish (Msg-Id = the key) |
+//! | `body` | both | a table `target_field = "{contract_field}"`; absent → the contract as-is |
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use sluice_core::workflow::ActionSpec;
+
+use crate::Error;
+
+/// Which connector runs the action, with its settings.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    /// JSON POST with `Idempotency-Key`.
+    Http {
+        /// The URL.
+        url: String,
+        /// Response field with the external id.
+        id_field: String,
+        /// Status endpoint by key (`{key}` replaced), if the target has one.
+        probe_url: Option<String>,
+    },
+    /// JetStream publish with `Nats-Msg-Id` = the key.
+    Nats {
+        /// The subject.
+        subject: String,
+    },
+}
+
+/// Everything the executor needs to run one action.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActionSettings {
+    /// The connector.
+    pub target: Target,
+    /// Per-call timeout.
+    pub timeout: Duration,
+    /// Whether the target deduplicates by the key itself.
+    pub honours_keys: bool,
+    /// The body mapping, `target_field → template`.
+    pub body: Option<BTreeMap<String, String>>,
+}
+
+impl ActionSettings {
+    /// Reads `action`'s settings, with `overrides` on top.
+    pub fn parse(action: &ActionSpec, overrides: Option<&toml::Table>) -> Result<Self, Error> {
+        let mut table: toml::Table = action.settings.clone().into_iter().collect();
+        if let Some(overrides) = overrides {
+            table.extend(overrides.clone());
+        }
+        let bad = |what: String| Error::Config(format!("action {:?}: {what}", action.name));
+        let text = |key: &str| -> Result<Option<String>, Error> {
+            match table.get(key) {
+                None => Ok(None),
+                Some(toml::Value::String(s)) => Ok(Some(s.clone())),
+                Some(other) => Err(bad(format!(
+                    "settings.{key} must be text, not {}",
+                    other.type_str()
+                ))),
+            }
+        };
+        let timeout_ms = match table.get("timeout_ms") {
+            None => 5_000,
+            Some(toml::Value::Integer(ms)) if *ms > 0 => u64::try_from(*ms).unwrap_or(5_000),
+            Some(other) => {
+                return Err(bad(format!(
+                    "settings.timeout_ms must be a positive integer, not {}",
+                    other.type_str()
+                )));
+            }
+        };
+        let honours_keys = match table.get("honours_idempotency_key") {
+            None => false,
+            Some(toml::Value::Boolean(b)) => *b,
+            Some(other) => {
+                return Err(bad(format!(
+                    "settings.honours_idempotency_key must be a boolean, not {}",
+                    other.type_str()
+                )));
+            }
+        };
+        let body = match table.get("body") {
+            None => None,
+            Some(toml::Value::Table(t)) => Some(
+                t.iter()
+                    .map(|(k, v)| match v {
+                        toml::Value::String(s) => Ok((k.clone(), s.clone())),
+                        other => Err(bad(format!(
+                            "settings.body.{k} must be text, not {}",
+                            other.type_str()
+                        ))),
+                    })
+                    .collect::<Result<_, _>>()?,
+            ),
+            Some(other) => {
+                return Err(bad(format!(
+                    "settings.body must be a table, not {}",
+                    other.type_str()
+                )));
+            }
+        };
+        let target = match action.connector.as_str() {
+            "http" => Target::Http {
+                url: text("url")?.ok_or_else(|| bad("settings.url is required".into()))?,
+                id_field: text("id_field")?.unwrap_or_else(|| "booking_id".to_owned()),
+                probe_url: text("probe_url")?,
+            },
+            "nats" => Target::Nats {
+                subject: text("subject")?
+                    .ok_or_else(|| bad("settings.subject is required".into()))?,
+            },
+            other => return Err(bad(format!("connector {other:?} is not supported"))),
+        };
+        Ok(Self {
+            target,
+            timeout: Duration::from_millis(timeout_ms),
+            honours_keys,
+            body,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn action(connector: &str, settings: &str) -> ActionSpec {
+        let text = format!(
+            "name = \"a\"\nconnector = \"{connector}\"\nidempotency_key = \"k\"\n[settings]\n{settings}"
+        );
+        toml::from_str(&text).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn http_defaults_and_overrides() {
+        let a = action(
+            "http",
+            "url = \"http://x/b\"\n[settings.body]\nn = \"{name}\"",
+        );
+        let s = ActionSettings::parse(&a, None).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.timeout, Duration::from_secs(5));
+        assert!(!s.honours_keys);
+        assert_eq!(s.body.map(|b| b.len()), Some(1));
+        let mut o = toml::Table::new();
+        o.insert("url".into(), "http://y/b".into());
+        o.insert("honours_idempotency_key".into(), true.into());
+        let s = ActionSettings::parse(&a, Some(&o)).unwrap_or_else(|e| panic!("{e}"));
+        assert!(s.honours_keys);
+        assert!(matches!(s.target, Target::Http { ref url, .. } if url == "http://y/b"));
+    }
+
+    #[test]
+    fn refuses_missing_and_unknown() {
+        assert!(ActionSettings::parse(&action("http", ""), None).is_err());
+        assert!(ActionSettings::parse(&action("nats", ""), None).is_err());
+        assert!(ActionSettings::parse(&action("smtp", "url = \"x\""), None).is_err());
+        assert!(ActionSettings::parse(&action("http", "url = 3"), None).is_err());
+    }
+}

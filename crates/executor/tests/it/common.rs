@@ -1,0 +1,350 @@
+//! One executor test environment: broker prefix, ledger, booking service.
+
+use std::path::Path;
+use std::time::Duration;
+
+use async_nats::jetstream::message::StreamMessage;
+use booking_service::{BookingService, Options as BookingOptions};
+use serde_json::{Value, json};
+use sluice_bus::{Bus, ConsumerSettings, StreamSettings, StreamsConfig, Topology};
+use sluice_core::pipeline::{GateDecision, Interpretation, Verdict};
+use sluice_core::subjects::StreamKind;
+use sluice_core::workflow::AmbiguityPolicy;
+use sluice_core::{CorrelationId, Envelope, Stage, State, WorkflowSpec};
+use sluice_executor::{Executor, Failpoint, LedgerOptions, Options};
+use sluice_ledger::{BeginOutcome, BeginRequest, KeyRecord, Origin, Transition};
+use sluice_testkit::{TestDb, TestLedger, TestNats, eventually};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub const WORKFLOW: &str = "reservation";
+pub const WAIT: Duration = Duration::from_secs(20);
+
+/// How a test wants the world.
+#[derive(Clone)]
+pub struct Setup {
+    pub honour: bool,
+    pub failpoint: Option<Failpoint>,
+    pub lease_ms: u64,
+    pub timeout_ms: i64,
+    pub on_ambiguous: AmbiguityPolicy,
+}
+
+impl Default for Setup {
+    fn default() -> Self {
+        Self {
+            honour: false,
+            failpoint: None,
+            lease_ms: 10_000,
+            timeout_ms: 2_000,
+            on_ambiguous: AmbiguityPolicy::Review,
+        }
+    }
+}
+
+pub struct Env {
+    pub nats: TestNats,
+    pub bus: Bus,
+    pub ledger: TestLedger,
+    pub booking: BookingService,
+    pub http: reqwest::Client,
+    shutdown: CancellationToken,
+    executor: Option<JoinHandle<sluice_executor::Result<sluice_bus::Stopped>>>,
+    _dbs: (TestDb, TestDb),
+}
+
+impl Env {
+    pub async fn start(setup: Setup) -> anyhow::Result<Self> {
+        let nats = TestNats::new().await?;
+        let bus = Bus::new(nats.client.clone(), nats.subjects.clone());
+        bus.provision(&topology()).await?;
+        let ledger_db = TestDb::new().await?;
+        let ledger = TestLedger::start(&ledger_db).await?;
+        let booking_db = TestDb::new().await?;
+        let shutdown = CancellationToken::new();
+        let booking = BookingService::spawn(
+            BookingOptions {
+                database_url: booking_db.url.clone(),
+                listen: "127.0.0.1:0".parse()?,
+                honour_idempotency_keys: setup.honour,
+                ..BookingOptions::default()
+            },
+            shutdown.clone(),
+        )
+        .await?;
+        let options = Options {
+            nats: sluice_bus::NatsOptions {
+                url: nats.url.clone(),
+                prefix: nats.subjects.prefix().to_owned(),
+                ..Default::default()
+            },
+            ledger: LedgerOptions {
+                url: format!("http://{}", ledger.addr),
+                token: None,
+            },
+            http_listen: None,
+            concurrency: 4,
+            fetch_wait_ms: 300,
+            grace_ms: 2_000,
+            retry_base_ms: 50,
+            retry_max_ms: 500,
+            lease_ms: setup.lease_ms,
+            failpoint: setup.failpoint,
+            ..Options::default()
+        };
+        let executor = Executor::with_workflows(options, vec![workflow(&setup, &booking)?]).await?;
+        let task = tokio::spawn(executor.run(shutdown.clone()));
+        Ok(Self {
+            nats,
+            bus,
+            ledger,
+            booking,
+            http: reqwest::Client::new(),
+            shutdown,
+            executor: Some(task),
+            _dbs: (ledger_db, booking_db),
+        })
+    }
+
+    /// Records the execution up to `AUTO_ACTION_PENDING` (what ingest,
+    /// interpreter and gate would have done) and publishes it to `execute`.
+    pub async fn submit(&self, contract: Value) -> anyhow::Result<Envelope> {
+        let envelope = envelope(contract);
+        let client = &self.ledger.client;
+        let origin = Origin {
+            workflow: WORKFLOW.into(),
+            source: envelope.source.clone(),
+            event_id: envelope.event_id.clone(),
+            correlation_id: envelope.correlation_id.to_string(),
+        };
+        let path = [
+            State::Received,
+            State::Validated,
+            State::ModelRequested,
+            State::ModelCompleted,
+            State::OutputValidated,
+            State::GateDecided,
+            State::AutoActionPending,
+        ];
+        let mut from = None;
+        for to in path {
+            client
+                .record_transition(&Transition {
+                    execution_id: envelope.execution_id,
+                    from,
+                    to,
+                    stage: "test".into(),
+                    generation: "0".into(),
+                    detail: None,
+                    exception_reason: None,
+                    final_outcome: None,
+                    origin: origin.clone(),
+                })
+                .await?;
+            from = Some(to);
+        }
+        self.publish(&envelope, "0").await?;
+        Ok(envelope)
+    }
+
+    pub async fn publish(&self, envelope: &Envelope, generation: &str) -> anyhow::Result<()> {
+        self.bus
+            .publisher()
+            .envelope_to_stage(envelope, Stage::Execute, generation, None)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn state(&self, envelope: &Envelope) -> anyhow::Result<(String, Vec<String>)> {
+        let (execution, journal) = self
+            .ledger
+            .client
+            .get_execution(envelope.execution_id)
+            .await?;
+        Ok((
+            execution.state,
+            journal.into_iter().map(|j| j.to_state).collect(),
+        ))
+    }
+
+    pub async fn wait_state(
+        &self,
+        envelope: &Envelope,
+        state: State,
+    ) -> anyhow::Result<Vec<String>> {
+        eventually(&format!("execution in {state}"), WAIT, || async {
+            let (now, journal) = self.state(envelope).await?;
+            eventually::check(now == state.as_str(), || {
+                format!("state {now}, journal {journal:?}")
+            })?;
+            Ok(journal)
+        })
+        .await
+    }
+
+    pub async fn key(&self, key: &str) -> anyhow::Result<KeyRecord> {
+        Ok(self.ledger.client.get_key(key).await?)
+    }
+
+    /// What the ledger answers a fresh Begin on `key` with the same arguments.
+    pub async fn begin_answer(
+        &self,
+        key: &str,
+        contract: &Value,
+        honours: bool,
+    ) -> anyhow::Result<BeginOutcome> {
+        Ok(self
+            .ledger
+            .client
+            .begin(&BeginRequest {
+                key: key.into(),
+                fingerprint: sluice_executor::render::fingerprint(contract),
+                owner: "test-probe".into(),
+                lease: Duration::from_secs(1),
+                execution_id: None,
+                target_honours_keys: honours,
+                supersede_review: None,
+            })
+            .await?)
+    }
+
+    pub async fn booking_counts(&self) -> anyhow::Result<Value> {
+        let url = format!("{}/bookings/counts", self.booking.url());
+        Ok(self.http.get(url).send().await?.json().await?)
+    }
+
+    pub async fn faults(&self, faults: Value) -> anyhow::Result<()> {
+        let url = format!("{}/admin/faults", self.booking.url());
+        self.http
+            .post(url)
+            .json(&faults)
+            .send()
+            .await?
+            .error_for_status()?;
+        Ok(())
+    }
+
+    /// The last message on `<prefix>.stage.notify.reservation`.
+    pub async fn notified(&self) -> anyhow::Result<(StreamMessage, Envelope)> {
+        let stream = self
+            .nats
+            .jetstream
+            .get_stream(self.nats.subjects.stream(StreamKind::Pipeline))
+            .await?;
+        let subject = self.nats.subjects.stage(Stage::Notify, WORKFLOW)?;
+        let message = stream.get_last_raw_message_by_subject(&subject).await?;
+        let envelope = Envelope::decode(&message.payload)?;
+        Ok((message, envelope))
+    }
+
+    /// The announcements on `<prefix>.events.<state>.reservation`.
+    pub async fn announced(&self, state: State) -> anyhow::Result<Value> {
+        let stream = self
+            .nats
+            .jetstream
+            .get_stream(self.nats.subjects.stream(StreamKind::Events))
+            .await?;
+        let subject = self.nats.subjects.event(state, WORKFLOW)?;
+        let message = stream.get_last_raw_message_by_subject(&subject).await?;
+        Ok(serde_json::from_slice(&message.payload)?)
+    }
+
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        if let Some(task) = self.executor.take() {
+            tokio::time::timeout(Duration::from_secs(10), task).await???;
+        }
+        self.nats.cleanup().await?;
+        Ok(())
+    }
+}
+
+fn topology() -> Topology {
+    let hour = Duration::from_secs(3600);
+    let stream = StreamSettings::new(hour, Duration::from_secs(120));
+    Topology {
+        streams: StreamsConfig {
+            ingest: stream,
+            pipeline: stream,
+            dead_letter: StreamSettings::new(hour, Duration::from_secs(600)),
+            advisories: stream,
+            events: stream,
+        },
+        consumers: ConsumerSettings {
+            ack_wait: Duration::from_secs(10),
+            max_deliver: 30,
+            max_ack_pending: 100,
+        },
+        ..Topology::new([WORKFLOW], Vec::<String>::new())
+    }
+}
+
+/// The shipped reservation workflow, pointed at this test's booking service
+/// with fast retries.
+fn workflow(setup: &Setup, booking: &BookingService) -> anyhow::Result<WorkflowSpec> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../workflows/reservation");
+    let mut spec = WorkflowSpec::load(&dir)?;
+    let action = &mut spec.actions[0];
+    action.retry.initial_delay_ms = 20;
+    action.retry.max_delay_ms = 200;
+    action.on_ambiguous = setup.on_ambiguous;
+    let s = &mut action.settings;
+    s.insert("url".into(), format!("{}/bookings", booking.url()).into());
+    s.insert(
+        "probe_url".into(),
+        format!("{}/bookings/by-key/{{key}}", booking.url()).into(),
+    );
+    s.insert("timeout_ms".into(), setup.timeout_ms.into());
+    s.insert("honours_idempotency_key".into(), setup.honour.into());
+    Ok(spec)
+}
+
+pub fn contract(message_id: &str) -> Value {
+    json!({
+        "channel": "whatsapp",
+        "message_id": message_id,
+        "name": "Ana",
+        "party_size": 4,
+        "date": "2026-11-24",
+        "time": "21:00",
+        "phone": "+34600000000",
+    })
+}
+
+pub fn key_of(message_id: &str) -> String {
+    format!("reservation:whatsapp:{message_id}")
+}
+
+fn envelope(contract: Value) -> Envelope {
+    let message_id = contract["message_id"].as_str().unwrap_or("m").to_owned();
+    let mut envelope = Envelope::new(
+        "whatsapp",
+        message_id,
+        WORKFLOW,
+        CorrelationId::generate(),
+        chrono::Utc::now(),
+        json!({ "text": "A table for four tomorrow at nine." }),
+    );
+    envelope.interpretation = Some(Interpretation {
+        contract,
+        confidence: 0.95,
+        field_confidence: Default::default(),
+        proposed_action: Some("create_booking".into()),
+        backend: "rules".into(),
+        model: None,
+        prompt_version: "v1".into(),
+        prompt_sha256: "0".repeat(64),
+        usage: None,
+        latency_ms: 1,
+        fallback_reason: None,
+        carried_over: Vec::new(),
+    });
+    envelope.decision = Some(GateDecision {
+        verdict: Verdict::Auto,
+        action: Some("create_booking".into()),
+        rules: Vec::new(),
+        missing: Vec::new(),
+        summary: "all rules passed".into(),
+    });
+    envelope
+}

@@ -1,0 +1,87 @@
+//! The happy path, a redelivery prevented by the ledger, and the probe.
+
+use sluice_core::State;
+use sluice_core::workflow::AmbiguityPolicy;
+use sluice_ledger::BeginOutcome;
+use sluice_testkit::eventually;
+
+use crate::common::{Env, Setup, WAIT, contract, key_of};
+
+#[tokio::test]
+async fn books_once_and_a_redelivery_is_a_prevented_duplicate() -> anyhow::Result<()> {
+    let env = Env::start(Setup::default()).await?;
+    let envelope = env.submit(contract("wamid.happy")).await?;
+    let journal = env.wait_state(&envelope, State::ActionCompleted).await?;
+    assert!(journal.contains(&"EXECUTING".to_owned()), "{journal:?}");
+
+    let (message, notified) = eventually("notify message", WAIT, || env.notified()).await?;
+    assert_eq!(
+        message
+            .headers
+            .get("Nats-Msg-Id")
+            .map(|v| v.as_str().to_owned()),
+        Some(format!("{}:notify:0", envelope.execution_id))
+    );
+    let record = &notified.actions[0];
+    assert_eq!(record.key, key_of("wamid.happy"));
+    assert!(!record.prevented_duplicate);
+    let counts = env.booking_counts().await?;
+    assert_eq!(counts["total"], 1);
+    assert_eq!(
+        record.external_id.as_deref(),
+        counts["by_key"]
+            .as_object()
+            .and(record.external_id.as_deref()),
+    );
+    let key = env.key(&key_of("wamid.happy")).await?;
+    assert_eq!(key.state, "completed");
+    assert_eq!(
+        key.result.as_ref().and_then(|r| r["external_id"].as_str()),
+        record.external_id.as_deref()
+    );
+
+    // The same execute message again, on a new generation so JetStream does
+    // not drop it: the ledger answers COMPLETED and nothing is booked.
+    env.publish(&envelope, "1").await?;
+    let (_, again) = eventually("second notify message", WAIT, || async {
+        let (m, e) = env.notified().await?;
+        let id = m.headers.get("Nats-Msg-Id").map(|v| v.as_str().to_owned());
+        eventually::check(
+            id == Some(format!("{}:notify:1", envelope.execution_id)),
+            || format!("{id:?}"),
+        )?;
+        Ok((m, e))
+    })
+    .await?;
+    assert!(again.actions[0].prevented_duplicate);
+    assert_eq!(again.actions[0].external_id, record.external_id);
+    assert_eq!(env.booking_counts().await?["total"], 1);
+    let answer = env
+        .begin_answer(&key_of("wamid.happy"), &contract("wamid.happy"), false)
+        .await?;
+    assert!(
+        matches!(answer, BeginOutcome::Completed { .. }),
+        "{answer:?}"
+    );
+    env.stop().await
+}
+
+#[tokio::test]
+async fn an_ambiguous_answer_is_resolved_by_the_probe() -> anyhow::Result<()> {
+    let env = Env::start(Setup {
+        timeout_ms: 500,
+        on_ambiguous: AmbiguityPolicy::Probe,
+        ..Setup::default()
+    })
+    .await?;
+    env.faults(serde_json::json!({"bookings": {"drop_response_next": 1}}))
+        .await?;
+    let envelope = env.submit(contract("wamid.probe")).await?;
+    env.wait_state(&envelope, State::ActionCompleted).await?;
+    let (_, notified) = eventually("notify message", WAIT, || env.notified()).await?;
+    let counts = env.booking_counts().await?;
+    assert_eq!(counts["total"], 1, "{counts}");
+    assert!(notified.actions[0].external_id.is_some());
+    assert_eq!(env.key(&key_of("wamid.probe")).await?.state, "completed");
+    env.stop().await
+}
