@@ -12,6 +12,7 @@
 #![allow(clippy::disallowed_methods)] // the harness is the test binary's entry point to the environment
 
 pub mod eventually;
+pub mod fake_model;
 pub mod ledger;
 pub mod nats;
 pub mod postgres;

@@ -1,0 +1,272 @@
+//! The interpret stage handler: ledger-stored interpretation first, then
+//! the transitions, then the hand-off to the gate.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+use sluice_bus::{Bus, Delivery, ExecutionEvent, HandlerError, Outcome};
+use sluice_core::pipeline::Interpretation;
+use sluice_core::{Envelope, FailureClass, Stage, State, headers};
+use sluice_ledger::{LedgerClient, Origin, Transition};
+use tracing::Instrument as _;
+
+use crate::store::{self, Stored};
+use crate::workflow::LoadedWorkflow;
+
+/// Shared by every delivery of the stage.
+#[derive(Debug)]
+pub struct StageContext {
+    /// NATS.
+    pub bus: Bus,
+    /// The ledger.
+    pub ledger: LedgerClient,
+    /// Loaded workflows by name.
+    pub workflows: BTreeMap<String, LoadedWorkflow>,
+    /// Who claims `<execution>:interpret` keys (this replica).
+    pub owner: String,
+}
+
+/// The stage handler: clone it into `run_stage`.
+#[derive(Debug, Clone)]
+pub struct InterpretHandler {
+    ctx: Arc<StageContext>,
+}
+
+impl InterpretHandler {
+    /// A handler over `ctx`.
+    pub fn new(ctx: StageContext) -> Self {
+        Self { ctx: Arc::new(ctx) }
+    }
+
+    /// Handles one delivery of the interpret stage.
+    pub async fn handle(&self, delivery: Delivery) -> Result<Outcome, HandlerError> {
+        let envelope = match Envelope::decode(&delivery.payload) {
+            Ok(e) => e,
+            Err(e) => {
+                return Ok(Outcome::dead_letter(
+                    FailureClass::Permanent,
+                    format!("undecodable envelope: {e}"),
+                ));
+            }
+        };
+        let Some(workflow) = self.ctx.workflows.get(&envelope.workflow) else {
+            let reason = format!(
+                "workflow {:?} is not loaded by this interpreter",
+                envelope.workflow
+            );
+            return Ok(Outcome::dead_letter(FailureClass::Permanent, reason));
+        };
+        let span = tracing::info_span!(
+            "interpret",
+            execution_id = %envelope.execution_id,
+            correlation_id = %envelope.correlation_id.as_str(),
+            workflow = %envelope.workflow,
+            stage = "interpret",
+        );
+        let pass = Pass {
+            execution_id: envelope.execution_id,
+            ctx: &self.ctx,
+            workflow,
+            generation: delivery
+                .header(headers::GENERATION)
+                .unwrap_or("0")
+                .to_owned(),
+            traceparent: delivery.header(headers::TRACEPARENT).map(str::to_owned),
+        };
+        Ok(pass.run(envelope).instrument(span).await)
+    }
+}
+
+/// One delivery's work.
+pub(crate) struct Pass<'a> {
+    pub(crate) execution_id: sluice_core::ExecutionId,
+    pub(crate) ctx: &'a StageContext,
+    pub(crate) workflow: &'a LoadedWorkflow,
+    pub(crate) generation: String,
+    pub(crate) traceparent: Option<String>,
+}
+
+impl Pass<'_> {
+    async fn run(&self, mut envelope: Envelope) -> Outcome {
+        let state = match self.ctx.ledger.get_execution(envelope.execution_id).await {
+            Ok((execution, _)) => match execution.state.parse::<State>() {
+                Ok(state) => state,
+                Err(e) => return Outcome::dead_letter(FailureClass::Unknown, e.to_string()),
+            },
+            Err(sluice_ledger::Error::Status(s)) if s.code() == tonic::Code::NotFound => {
+                return Outcome::dead_letter(
+                    FailureClass::Permanent,
+                    "the ledger has no such execution",
+                );
+            }
+            Err(e) => return retry("read execution", &e),
+        };
+        let mut at = match state {
+            State::Validated | State::Retried | State::Replayed => {
+                let detail = self.request_detail();
+                if let Err(outcome) = self
+                    .transition(state, State::ModelRequested, detail, None)
+                    .await
+                {
+                    return outcome;
+                }
+                State::ModelRequested
+            }
+            State::ModelRequested | State::ModelCompleted | State::OutputValidated => state,
+            other => {
+                tracing::debug!(
+                    state = other.as_str(),
+                    "execution has moved on; stale delivery"
+                );
+                return Outcome::Done;
+            }
+        };
+        let stored = match store::stored_or_compute(self, &envelope).await {
+            Ok(stored) => stored,
+            Err(store::Stop::Retry(outcome)) => return outcome,
+            Err(store::Stop::Review(reason)) => return self.review(&envelope, at, &reason).await,
+        };
+        let Stored {
+            interpretation,
+            reused,
+        } = stored;
+        if at == State::ModelRequested {
+            let detail = completed_detail(&interpretation, reused);
+            if let Err(outcome) = self
+                .transition(at, State::ModelCompleted, detail, None)
+                .await
+            {
+                return outcome;
+            }
+            at = State::ModelCompleted;
+        }
+        if at == State::ModelCompleted {
+            let detail = json!({
+                "confidence": interpretation.confidence,
+                "proposed_action": interpretation.proposed_action,
+                "carried_over": interpretation.carried_over,
+                "fallback_reason": interpretation.fallback_reason,
+            });
+            if let Err(outcome) = self
+                .transition(at, State::OutputValidated, detail, None)
+                .await
+            {
+                return outcome;
+            }
+        }
+        envelope.interpretation = Some(interpretation);
+        let published = self
+            .ctx
+            .bus
+            .publisher()
+            .envelope_to_stage(
+                &envelope,
+                Stage::Gate,
+                &self.generation,
+                self.traceparent.as_deref(),
+            )
+            .await;
+        match published {
+            Ok(_) => Outcome::Done,
+            Err(e) => retry("publish to the gate", &e),
+        }
+    }
+
+    fn request_detail(&self) -> Value {
+        let w = self.workflow;
+        json!({
+            "backend": w.primary.name(),
+            "model": w.primary.model(),
+            "prompt_version": w.prompt.version,
+            "prompt_sha256": w.prompt.sha256,
+        })
+    }
+
+    /// Records `from → to`; a refusal means another delivery moved the
+    /// execution on, so this one is retried and will find it stale.
+    pub(crate) async fn transition(
+        &self,
+        from: State,
+        to: State,
+        detail: Value,
+        exception_reason: Option<String>,
+    ) -> Result<(), Outcome> {
+        let t = Transition {
+            execution_id: self.execution_id,
+            from: Some(from),
+            to,
+            stage: Stage::Interpret.as_str().to_owned(),
+            generation: self.generation.clone(),
+            detail: Some(detail),
+            exception_reason,
+            final_outcome: None,
+            origin: Origin::default(),
+        };
+        self.ctx
+            .ledger
+            .record_transition(&t)
+            .await
+            .map(|_| ())
+            .map_err(|e| retry("record transition", &e))
+    }
+
+    /// Stops for a person: NEEDS_REVIEW, announced, nothing to the gate.
+    async fn review(&self, envelope: &Envelope, at: State, reason: &str) -> Outcome {
+        let detail = json!({ "stage": "interpret", "reason": reason });
+        if let Err(outcome) = self
+            .transition(
+                at,
+                State::NeedsReview,
+                detail.clone(),
+                Some(reason.to_owned()),
+            )
+            .await
+        {
+            return outcome;
+        }
+        let mut event = ExecutionEvent::new(
+            envelope,
+            State::NeedsReview,
+            format!("interpretation needs review: {reason}"),
+        );
+        event.detail = detail;
+        match self.ctx.bus.announce(&event).await {
+            Ok(_) => Outcome::Done,
+            Err(e) => retry("announce review", &e),
+        }
+    }
+
+    /// The reference time for relative dates: the message's own timestamp
+    /// if it has one, else when ingest accepted it — never the wall clock,
+    /// so a replay a week later reads "tomorrow" the same way.
+    pub(crate) fn reference_time(&self, envelope: &Envelope) -> DateTime<Utc> {
+        envelope
+            .data
+            .get("timestamp")
+            .and_then(Value::as_str)
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .map_or(envelope.received_at, |t| t.with_timezone(&Utc))
+    }
+}
+
+fn completed_detail(i: &Interpretation, reused: bool) -> Value {
+    json!({
+        "backend": i.backend,
+        "model": i.model,
+        "prompt_version": i.prompt_version,
+        "prompt_sha256": i.prompt_sha256,
+        "latency_ms": i.latency_ms,
+        "usage": i.usage,
+        "fallback_reason": i.fallback_reason,
+        "reused_stored_interpretation": reused,
+    })
+}
+
+/// A temporary failure: logged without payload, retried by the bus.
+pub(crate) fn retry(what: &str, err: &dyn std::fmt::Display) -> Outcome {
+    tracing::warn!(error = %err, "{what} failed; will retry");
+    Outcome::retry_after(Duration::from_millis(200))
+}

@@ -1,0 +1,8 @@
+//! Integration tests of the interpreter stage against real NATS, a real
+//! ledger on Postgres, and the scripted fake model over real HTTP.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod clarification;
+mod common;
+mod failures;
+mod flows;
