@@ -1,0 +1,263 @@
+//! The gate stage handler: decide once, record, route.
+//!
+//! Redelivery is safe at every step. The decision is made only while the
+//! execution is in `OUTPUT_VALIDATED`; once `GATE_DECIDED` is journalled, a
+//! redelivery re-reads the *recorded* decision (so a clock or switch change in
+//! between cannot produce a second, different one) and replays the routing
+//! steps, each of which is idempotent: the ledger's compare-and-set, the KV
+//! put, and publishes deduplicated by `Nats-Msg-Id`. A routing transition the
+//! ledger refuses means the execution has moved on (the executor or a
+//! reviewer took it): the delivery is stale and acked.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use sluice_bus::{Bus, Conversations, Delivery, HandlerError, Outcome};
+use sluice_core::pipeline::GateDecision;
+use sluice_core::{Envelope, FailureClass, Stage, State, headers};
+use sluice_ledger::{JournalEntry, LedgerClient, Transition};
+use tracing::Instrument as _;
+
+use crate::Clock;
+use crate::rules::{self, Evaluation, Facts, Policy, Route};
+use crate::switches::Switches;
+
+mod route;
+
+/// The gate's handler, cheap to clone into every consume loop.
+#[derive(Clone)]
+pub struct Gate {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    bus: Bus,
+    ledger: LedgerClient,
+    switches: Switches,
+    conversations: Conversations,
+    policies: HashMap<String, Policy>,
+    clock: Clock,
+    switch_pause: Duration,
+}
+
+/// One delivery's execution, as the routing steps need it.
+struct Ctx<'a> {
+    envelope: Envelope,
+    policy: &'a Policy,
+    generation: String,
+    traceparent: Option<String>,
+}
+
+impl Gate {
+    /// A handler over connected clients and compiled workflows.
+    pub fn new(
+        bus: Bus,
+        ledger: LedgerClient,
+        switches: Switches,
+        conversations: Conversations,
+        policies: Vec<Policy>,
+        clock: Clock,
+        switch_pause: Duration,
+    ) -> Self {
+        let policies = policies
+            .into_iter()
+            .map(|p| (p.spec.name.clone(), p))
+            .collect();
+        Self {
+            inner: Arc::new(Inner {
+                bus,
+                ledger,
+                switches,
+                conversations,
+                policies,
+                clock,
+                switch_pause,
+            }),
+        }
+    }
+
+    /// Handles one gate-stage delivery.
+    pub async fn handle(&self, delivery: Delivery) -> Result<Outcome, HandlerError> {
+        let envelope = match Envelope::decode(&delivery.payload) {
+            Ok(envelope) => envelope,
+            Err(e) => return Ok(permanent(format!("undecodable envelope: {e}"))),
+        };
+        let span = tracing::info_span!(
+            "gate",
+            execution_id = %envelope.execution_id,
+            correlation_id = %envelope.correlation_id,
+            workflow = %envelope.workflow,
+            stage = "gate",
+        );
+        self.process(&delivery, envelope).instrument(span).await
+    }
+
+    async fn process(
+        &self,
+        delivery: &Delivery,
+        envelope: Envelope,
+    ) -> Result<Outcome, HandlerError> {
+        let Some(policy) = self.inner.policies.get(&envelope.workflow) else {
+            return Ok(permanent(format!(
+                "unknown workflow {:?}",
+                envelope.workflow
+            )));
+        };
+        if envelope.interpretation.is_none() {
+            return Ok(permanent(
+                "envelope reached the gate without an interpretation",
+            ));
+        }
+        let ctx = Ctx {
+            envelope,
+            policy,
+            generation: delivery
+                .header(headers::GENERATION)
+                .unwrap_or("0")
+                .to_owned(),
+            traceparent: delivery.header(headers::TRACEPARENT).map(str::to_owned),
+        };
+        let (execution, journal) = self
+            .inner
+            .ledger
+            .get_execution(ctx.envelope.execution_id)
+            .await?;
+        let state: State = execution.state.parse()?;
+        let evaluation = match state {
+            State::OutputValidated => match self.decide(&ctx).await? {
+                Ok(evaluation) => evaluation,
+                Err(outcome) => return Ok(outcome),
+            },
+            State::GateDecided
+            | State::AutoActionPending
+            | State::HumanReviewPending
+            | State::NeedsReview
+            | State::ClarificationRequested
+            | State::Closed => match recorded(&journal) {
+                Some(decision) => {
+                    let confidence = interpretation_confidence(&ctx.envelope);
+                    let route = Route::of(&decision, policy, confidence);
+                    Evaluation { decision, route }
+                }
+                None => return Ok(permanent("no recorded gate decision for this execution")),
+            },
+            // The interpreter records OUTPUT_VALIDATED before publishing; an
+            // earlier state means its transition is not visible yet.
+            s if s < State::OutputValidated => return Ok(Outcome::retry()),
+            other => {
+                tracing::info!(state = %other, "execution has moved on; stale gate delivery");
+                return Ok(Outcome::Done);
+            }
+        };
+        self.route(ctx, state, evaluation).await
+    }
+
+    /// Evaluates the rules and records `GATE_DECIDED`. `Err(outcome)` when
+    /// nothing was recorded (paused, or another replica decided first).
+    async fn decide(&self, ctx: &Ctx<'_>) -> Result<Result<Evaluation, Outcome>, HandlerError> {
+        let envelope = &ctx.envelope;
+        let interpretation = envelope
+            .interpretation
+            .as_ref()
+            .ok_or("missing interpretation")?;
+        let action = ctx
+            .policy
+            .action(interpretation)
+            .filter(|a| ctx.policy.allows(a));
+        let switched_off = self.inner.switches.off(&envelope.workflow, action).await?;
+        let facts = Facts {
+            source: &envelope.source,
+            interpretation,
+            now: self.inner.clock.now(),
+            switched_off: switched_off.as_deref(),
+        };
+        let evaluation = rules::evaluate(ctx.policy, &facts);
+        if evaluation.route == Route::Pause {
+            return Ok(Err(self.pause(&envelope.workflow).await?));
+        }
+        count(&envelope.workflow, &evaluation);
+        let detail = serde_json::to_value(&evaluation.decision)?;
+        let t = transition(
+            ctx,
+            State::OutputValidated,
+            State::GateDecided,
+            Some(detail),
+        );
+        match self.inner.ledger.record_transition(&t).await {
+            Ok(done) if done.applied => Ok(Ok(evaluation)),
+            // Decided concurrently: the redelivery follows the recorded one.
+            Ok(_) => Ok(Err(Outcome::retry())),
+            Err(e) if refused(&e) => Ok(Err(Outcome::retry())),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Switched off with policy `pause`: pause this stage's consumer so
+    /// nothing nak-loops, and ask for this message back when the pause ends.
+    async fn pause(&self, workflow: &str) -> Result<Outcome, HandlerError> {
+        let pause = self.inner.switch_pause;
+        let until = self.inner.clock.now().max(chrono::Utc::now())
+            + chrono::Duration::from_std(pause).unwrap_or_default();
+        self.inner
+            .bus
+            .pause_stage(Stage::Gate, workflow, until)
+            .await?;
+        tracing::warn!(?pause, "kill switch off: gate consumer paused");
+        Ok(Outcome::retry_after(pause))
+    }
+}
+
+fn transition(ctx: &Ctx<'_>, from: State, to: State, detail: Option<Value>) -> Transition {
+    Transition {
+        execution_id: ctx.envelope.execution_id,
+        from: Some(from),
+        to,
+        stage: Stage::Gate.as_str().to_owned(),
+        generation: ctx.generation.clone(),
+        detail,
+        exception_reason: None,
+        final_outcome: None,
+        origin: Default::default(),
+    }
+}
+
+/// The ledger refused a compare-and-set: the execution is elsewhere.
+fn refused(err: &sluice_ledger::Error) -> bool {
+    matches!(err, sluice_ledger::Error::Status(s) if s.code() == tonic::Code::FailedPrecondition)
+}
+
+/// The most recent `GATE_DECIDED` journal entry's decision.
+fn recorded(journal: &[JournalEntry]) -> Option<GateDecision> {
+    journal
+        .iter()
+        .rev()
+        .find(|e| e.to_state == State::GateDecided.as_str())
+        .and_then(|e| serde_json::from_value(e.detail.clone()?).ok())
+}
+
+fn interpretation_confidence(envelope: &Envelope) -> f64 {
+    envelope
+        .interpretation
+        .as_ref()
+        .map_or(f64::NAN, |i| i.confidence)
+}
+
+fn permanent(reason: impl Into<String>) -> Outcome {
+    Outcome::dead_letter(FailureClass::Permanent, reason)
+}
+
+fn count(workflow: &str, evaluation: &Evaluation) {
+    let route = format!("{:?}", evaluation.route).to_ascii_lowercase();
+    metrics::counter!("sluice_gate_decisions_total", "workflow" => workflow.to_owned(), "route" => route)
+        .increment(1);
+    for rule in evaluation.decision.rules.iter().filter(|r| !r.passed) {
+        metrics::counter!(
+            "sluice_guardrail_activations_total",
+            "workflow" => workflow.to_owned(),
+            "rule" => rule.rule.clone()
+        )
+        .increment(1);
+    }
+}

@@ -1,0 +1,197 @@
+//! Routing a recorded decision: each step is idempotent, so a redelivery
+//! replays them safely.
+
+use serde_json::{Value, json};
+use sluice_bus::{ExecutionEvent, HandlerError, Outcome, PendingRequest};
+use sluice_core::pipeline::GateDecision;
+use sluice_core::{Envelope, Stage, State};
+use sluice_ledger::Transition;
+
+use super::{Ctx, Gate, refused, transition};
+use crate::rules::{Evaluation, Route};
+use crate::{handoff, template};
+
+impl Gate {
+    pub(super) async fn route(
+        &self,
+        mut ctx: Ctx<'_>,
+        state: State,
+        evaluation: Evaluation,
+    ) -> Result<Outcome, HandlerError> {
+        let Evaluation { decision, route } = evaluation;
+        tracing::info!(route = ?route, summary = %decision.summary, "gate decided");
+        ctx.envelope.decision = Some(decision.clone());
+        match route {
+            Route::Auto => self.auto(&ctx).await,
+            Route::Review | Route::Exception => self.review(&ctx, &decision, route).await,
+            Route::Clarify => self.clarify(&ctx, &decision, state).await,
+            Route::Reject => self.reject(&ctx, &decision).await,
+            Route::Pause => Ok(Outcome::retry()),
+        }
+    }
+
+    async fn auto(&self, ctx: &Ctx<'_>) -> Result<Outcome, HandlerError> {
+        let t = transition(ctx, State::GateDecided, State::AutoActionPending, None);
+        if !self.moved(&t).await? {
+            return Ok(Outcome::Done);
+        }
+        self.publish(ctx, Stage::Execute).await
+    }
+
+    async fn review(
+        &self,
+        ctx: &Ctx<'_>,
+        decision: &GateDecision,
+        route: Route,
+    ) -> Result<Outcome, HandlerError> {
+        let interpretation = ctx
+            .envelope
+            .interpretation
+            .as_ref()
+            .ok_or("no interpretation")?;
+        let handoff = handoff::context(&ctx.envelope, interpretation, decision, route);
+        let to = if route == Route::Exception {
+            State::NeedsReview
+        } else {
+            State::HumanReviewPending
+        };
+        let mut t = transition(
+            ctx,
+            State::GateDecided,
+            to,
+            Some(json!({ "handoff": handoff })),
+        );
+        t.exception_reason = Some(decision.summary.clone());
+        if !self.moved(&t).await? {
+            return Ok(Outcome::Done);
+        }
+        self.announce(ctx, to, &decision.summary, handoff).await
+    }
+
+    async fn clarify(
+        &self,
+        ctx: &Ctx<'_>,
+        decision: &GateDecision,
+        state: State,
+    ) -> Result<Outcome, HandlerError> {
+        let workflow = &ctx.envelope.workflow;
+        let partial = partial_contract(&ctx.envelope, &decision.missing);
+        let key = ctx
+            .policy
+            .spec
+            .conversation_key
+            .as_deref()
+            .and_then(|t| template::render(t, &partial));
+        // Park only before the terminal transition: once it is recorded, the
+        // user may already have answered and closed the conversation, and a
+        // redelivery must not resurrect the old question.
+        if matches!(state, State::OutputValidated | State::GateDecided) {
+            match &key {
+                Some(key) => {
+                    let pending = PendingRequest {
+                        execution_id: ctx.envelope.execution_id,
+                        contract: partial.clone(),
+                        missing: decision.missing.clone(),
+                        asked_at: self.inner.clock.now(),
+                    };
+                    self.inner
+                        .conversations
+                        .park(workflow, key, &pending)
+                        .await?;
+                }
+                None => tracing::warn!("no conversation key: the answer will start afresh"),
+            }
+        }
+        let detail = json!({ "missing": decision.missing, "conversation_key": key });
+        let t = transition(
+            ctx,
+            State::GateDecided,
+            State::ClarificationRequested,
+            Some(detail.clone()),
+        );
+        if !self.moved(&t).await? {
+            return Ok(Outcome::Done);
+        }
+        self.announce(
+            ctx,
+            State::ClarificationRequested,
+            &decision.summary,
+            detail,
+        )
+        .await?;
+        self.publish(ctx, Stage::Notify).await
+    }
+
+    async fn reject(
+        &self,
+        ctx: &Ctx<'_>,
+        decision: &GateDecision,
+    ) -> Result<Outcome, HandlerError> {
+        let mut t = transition(ctx, State::GateDecided, State::Closed, None);
+        t.final_outcome = Some(format!("rejected: {}", decision.summary));
+        if !self.moved(&t).await? {
+            return Ok(Outcome::Done);
+        }
+        let detail = serde_json::to_value(&decision.rules)?;
+        self.announce(
+            ctx,
+            State::Closed,
+            &decision.summary,
+            json!({ "rules": detail }),
+        )
+        .await
+    }
+
+    /// Applies `t`; `false` when the ledger refuses because the execution
+    /// has moved on (the delivery is stale).
+    async fn moved(&self, t: &Transition) -> Result<bool, HandlerError> {
+        match self.inner.ledger.record_transition(t).await {
+            Ok(_) => Ok(true),
+            Err(e) if refused(&e) => {
+                tracing::info!(to = %t.to, "execution has moved on; stale gate delivery");
+                Ok(false)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn publish(&self, ctx: &Ctx<'_>, stage: Stage) -> Result<Outcome, HandlerError> {
+        self.inner
+            .bus
+            .publisher()
+            .envelope_to_stage(
+                &ctx.envelope,
+                stage,
+                &ctx.generation,
+                ctx.traceparent.as_deref(),
+            )
+            .await?;
+        Ok(Outcome::Done)
+    }
+
+    async fn announce(
+        &self,
+        ctx: &Ctx<'_>,
+        state: State,
+        outcome: &str,
+        detail: Value,
+    ) -> Result<Outcome, HandlerError> {
+        let mut event = ExecutionEvent::new(&ctx.envelope, state, outcome);
+        event.detail = detail;
+        self.inner.bus.announce(&event).await?;
+        Ok(Outcome::Done)
+    }
+}
+
+/// The contract without the fields the user is asked for again, so a bad
+/// value (a past date) is not carried into the next message.
+fn partial_contract(envelope: &Envelope, missing: &[String]) -> Value {
+    let mut contract = envelope
+        .interpretation
+        .as_ref()
+        .map_or(Value::Null, |i| i.contract.clone());
+    if let Some(fields) = contract.as_object_mut() {
+        fields.retain(|name, value| !value.is_null() && !missing.contains(name));
+    }
+    contract
+}

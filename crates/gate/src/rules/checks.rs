@@ -1,0 +1,232 @@
+//! The rules, one function each, in evaluation order.
+//!
+//! Every rule reads typed fields only (`date`, `time`, `party_size`, the
+//! proposed action, the source, the confidence); none reads free text.
+
+use chrono::{NaiveDate, NaiveTime};
+use serde_json::Value;
+use sluice_core::pipeline::RuleResult;
+use sluice_core::workflow::SwitchedOff;
+
+use super::{Check, Effect, Facts, Policy};
+
+type Rule = fn(&Policy, &Facts<'_>) -> Option<Check>;
+
+/// The rule table, in evaluation (and reporting) order.
+pub(crate) const RULES: &[Rule] = &[
+    kill_switch,
+    source_permitted,
+    allowed_actions,
+    required,
+    formats,
+    date_in_future,
+    opening_hours,
+    party_size,
+    confidence,
+    irreversible,
+];
+
+const DATE_FORMAT: &str = "%Y-%m-%d";
+const TIME_FORMAT: &str = "%H:%M";
+
+fn check(rule: &str, effect: Effect, detail: impl Into<String>) -> Option<Check> {
+    Some(Check {
+        result: RuleResult {
+            rule: rule.to_owned(),
+            passed: effect == Effect::Pass,
+            detail: detail.into(),
+        },
+        effect,
+    })
+}
+
+/// A contract field, treating null and the empty string as absent.
+fn field<'a>(facts: &Facts<'a>, name: &str) -> Option<&'a Value> {
+    match facts.interpretation.contract.get(name)? {
+        Value::Null => None,
+        Value::String(s) if s.trim().is_empty() => None,
+        v => Some(v),
+    }
+}
+
+fn date(facts: &Facts<'_>) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(field(facts, "date")?.as_str()?, DATE_FORMAT).ok()
+}
+
+fn time(facts: &Facts<'_>) -> Option<NaiveTime> {
+    NaiveTime::parse_from_str(field(facts, "time")?.as_str()?, TIME_FORMAT).ok()
+}
+
+fn party(facts: &Facts<'_>) -> Option<i64> {
+    field(facts, "party_size")?.as_i64()
+}
+
+fn kill_switch(policy: &Policy, facts: &Facts<'_>) -> Option<Check> {
+    let Some(key) = facts.switched_off else {
+        return check("kill_switch", Effect::Pass, "on");
+    };
+    let effect = match policy.spec.gate.when_switched_off {
+        SwitchedOff::Pause => Effect::Pause,
+        SwitchedOff::Review => Effect::Review,
+    };
+    check("kill_switch", effect, format!("switch {key} is off"))
+}
+
+fn source_permitted(policy: &Policy, facts: &Facts<'_>) -> Option<Check> {
+    if policy.spec.sources.iter().any(|s| s == facts.source) {
+        check("source_permitted", Effect::Pass, facts.source)
+    } else {
+        let detail = format!("source {:?} does not feed this workflow", facts.source);
+        check("source_permitted", Effect::Reject, detail)
+    }
+}
+
+fn allowed_actions(policy: &Policy, facts: &Facts<'_>) -> Option<Check> {
+    let interpretation = facts.interpretation;
+    let Some(action) = policy.action(interpretation) else {
+        return check("allowed_actions", Effect::Reject, "no action proposed");
+    };
+    let in_contract = interpretation
+        .contract
+        .get("action")
+        .and_then(Value::as_str);
+    if let Some(other) = in_contract.filter(|c| *c != action) {
+        let detail = format!("contract action {other:?} differs from proposed {action:?}");
+        return check("allowed_actions", Effect::Reject, detail);
+    }
+    if policy.allows(action) {
+        check("allowed_actions", Effect::Pass, action)
+    } else {
+        let detail = format!("action {action:?} is not allowlisted");
+        check("allowed_actions", Effect::Reject, detail)
+    }
+}
+
+fn required(policy: &Policy, facts: &Facts<'_>) -> Option<Check> {
+    if policy.rules.required.is_empty() {
+        return None;
+    }
+    let missing: Vec<String> = policy
+        .rules
+        .required
+        .iter()
+        .filter(|name| field(facts, name).is_none())
+        .cloned()
+        .collect();
+    if missing.is_empty() {
+        return check("required", Effect::Pass, "all present");
+    }
+    let detail = format!("missing {}", missing.join(", "));
+    check("required", Effect::Clarify(missing), detail)
+}
+
+fn formats(_: &Policy, facts: &Facts<'_>) -> Option<Check> {
+    let mut bad = Vec::new();
+    if field(facts, "date").is_some() && date(facts).is_none() {
+        bad.push("date".to_owned());
+    }
+    if field(facts, "time").is_some() && time(facts).is_none() {
+        bad.push("time".to_owned());
+    }
+    if field(facts, "party_size").is_some() && party(facts).is_none() {
+        bad.push("party_size".to_owned());
+    }
+    if bad.is_empty() {
+        return check("formats", Effect::Pass, "");
+    }
+    let detail = format!("unreadable {}", bad.join(", "));
+    check("formats", Effect::Clarify(bad), detail)
+}
+
+fn date_in_future(policy: &Policy, facts: &Facts<'_>) -> Option<Check> {
+    let day = date(facts)?;
+    let now = facts.now.with_timezone(&policy.timezone);
+    let today = now.date_naive();
+    let rule = "date_in_future";
+    if day < today {
+        let detail = format!("{day} is before today ({today}, {})", policy.timezone);
+        return check(rule, Effect::Clarify(vec!["date".into()]), detail);
+    }
+    if let Some(at) = time(facts).filter(|t| day == today && *t <= now.time()) {
+        let detail = format!(
+            "{day} {} has passed ({})",
+            at.format("%H:%M"),
+            policy.timezone
+        );
+        return check(rule, Effect::Clarify(vec!["time".into()]), detail);
+    }
+    check(rule, Effect::Pass, format!("today is {today}"))
+}
+
+fn opening_hours(policy: &Policy, facts: &Facts<'_>) -> Option<Check> {
+    let hours = policy.rules.opening_hours?;
+    let at = time(facts)?;
+    let window = format!(
+        "{}–{}",
+        hours.open.format("%H:%M"),
+        hours.close.format("%H:%M")
+    );
+    if hours.contains(at) {
+        return check("opening_hours", Effect::Pass, window);
+    }
+    let detail = format!("{} is outside {window}", at.format("%H:%M"));
+    check(
+        "opening_hours",
+        Effect::Clarify(vec!["time".into()]),
+        detail,
+    )
+}
+
+fn party_size(policy: &Policy, facts: &Facts<'_>) -> Option<Check> {
+    let limits = policy.rules.party_size?;
+    let n = party(facts)?;
+    let range = format!("{}..={}", limits.min, limits.max);
+    if n < limits.min {
+        let detail = format!("{n} is below {}", limits.min);
+        return check(
+            "party_size",
+            Effect::Clarify(vec!["party_size".into()]),
+            detail,
+        );
+    }
+    if n > limits.max {
+        let detail = format!("{n} exceeds the limit of {}", limits.max);
+        return check("party_size", Effect::Review, detail);
+    }
+    check("party_size", Effect::Pass, format!("{n} in {range}"))
+}
+
+fn confidence(policy: &Policy, facts: &Facts<'_>) -> Option<Check> {
+    let c = facts.interpretation.confidence;
+    let gate = &policy.spec.gate;
+    if c >= gate.auto_threshold {
+        let detail = format!("{c:.2} ≥ auto {:.2}", gate.auto_threshold);
+        return check("confidence", Effect::Pass, detail);
+    }
+    if c >= gate.review_threshold {
+        let detail = format!("{c:.2} below auto {:.2}", gate.auto_threshold);
+        return check("confidence", Effect::Review, detail);
+    }
+    // NaN lands here too: an unreadable confidence is never trusted.
+    let detail = format!("{c:.2} below review {:.2}", gate.review_threshold);
+    check("confidence", Effect::Exception, detail)
+}
+
+fn irreversible(policy: &Policy, facts: &Facts<'_>) -> Option<Check> {
+    if !policy.spec.irreversible {
+        return None;
+    }
+    let confident = facts.interpretation.confidence >= policy.spec.gate.auto_threshold;
+    if policy.rules.irreversible_auto && confident {
+        return check(
+            "irreversible",
+            Effect::Pass,
+            "irreversible_auto and confident",
+        );
+    }
+    check(
+        "irreversible",
+        Effect::Review,
+        "irreversible action needs a person",
+    )
+}

@@ -1,0 +1,111 @@
+//! `[gate.rules]` of a workflow, parsed once at start-up.
+//!
+//! Unknown rule names are refused: a typo such as `party_sise` must stop the
+//! service, not silently switch a guardrail off.
+
+use chrono::NaiveTime;
+use sluice_core::workflow::GateSpec;
+
+/// The configurable rules of one workflow.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GateRules {
+    /// Contract fields that must be present (`required = [...]`).
+    pub required: Vec<String>,
+    /// Party-size limits (`party_size = { min, max }`).
+    pub party_size: Option<PartySize>,
+    /// Opening hours (`opening_hours = { open = "HH:MM", close = "HH:MM" }`).
+    pub opening_hours: Option<OpeningHours>,
+    /// Whether an irreversible workflow may act without review when the
+    /// confidence reaches the auto threshold (`irreversible_auto = true`).
+    pub irreversible_auto: bool,
+}
+
+/// Accepted party sizes; above `max` a person decides, below `min` the user
+/// is asked again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartySize {
+    /// The smallest party.
+    pub min: i64,
+    /// The largest party accepted without review.
+    pub max: i64,
+}
+
+/// Times at which a booking may start: `open ≤ t < close`, wrapping past
+/// midnight when `close ≤ open`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpeningHours {
+    /// Opening time.
+    pub open: NaiveTime,
+    /// Closing time (exclusive).
+    pub close: NaiveTime,
+}
+
+impl OpeningHours {
+    /// Whether a booking may start at `t`.
+    pub fn contains(&self, t: NaiveTime) -> bool {
+        if self.open < self.close {
+            self.open <= t && t < self.close
+        } else {
+            t >= self.open || t < self.close
+        }
+    }
+}
+
+impl GateRules {
+    /// Parses `spec.rules`, refusing unknown names and malformed parameters.
+    pub fn from_spec(spec: &GateSpec) -> Result<Self, String> {
+        let mut rules = Self::default();
+        for (name, value) in &spec.rules {
+            match name.as_str() {
+                "required" => rules.required = strings(name, value)?,
+                "party_size" => rules.party_size = Some(party_size(value)?),
+                "opening_hours" => rules.opening_hours = Some(opening_hours(value)?),
+                "irreversible_auto" => {
+                    rules.irreversible_auto = value
+                        .as_bool()
+                        .ok_or("gate.rules.irreversible_auto must be a boolean")?;
+                }
+                other => return Err(format!("unknown gate rule {other:?}")),
+            }
+        }
+        Ok(rules)
+    }
+}
+
+fn strings(name: &str, value: &toml::Value) -> Result<Vec<String>, String> {
+    let bad = || format!("gate.rules.{name} must be a list of field names");
+    value
+        .as_array()
+        .ok_or_else(bad)?
+        .iter()
+        .map(|v| v.as_str().map(str::to_owned).ok_or_else(bad))
+        .collect()
+}
+
+fn party_size(value: &toml::Value) -> Result<PartySize, String> {
+    let int = |key: &str| {
+        value
+            .get(key)
+            .and_then(toml::Value::as_integer)
+            .ok_or_else(|| format!("gate.rules.party_size.{key} must be an integer"))
+    };
+    let (min, max) = (int("min")?, int("max")?);
+    if min > max {
+        return Err("gate.rules.party_size: min exceeds max".into());
+    }
+    Ok(PartySize { min, max })
+}
+
+fn opening_hours(value: &toml::Value) -> Result<OpeningHours, String> {
+    let time = |key: &str| {
+        value
+            .get(key)
+            .and_then(toml::Value::as_str)
+            .and_then(|s| NaiveTime::parse_from_str(s, "%H:%M").ok())
+            .ok_or_else(|| format!("gate.rules.opening_hours.{key} must be \"HH:MM\""))
+    };
+    Ok(OpeningHours {
+        open: time("open")?,
+        close: time("close")?,
+    })
+}

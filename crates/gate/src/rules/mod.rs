@@ -1,0 +1,242 @@
+//! The rules engine: a fixed, ordered table of named rules over the typed
+//! contract fields.
+//!
+//! Each rule yields a [`RuleResult`] and an effect; the strongest effect
+//! wins, in this order: **pause** (kill switch off, policy `pause`) >
+//! **reject** (source not permitted, action not allowlisted) > **clarify**
+//! (missing or unusable fields — asking the user comes before asking a
+//! person, who could not approve an incomplete request anyway) >
+//! **exception** (confidence below the review threshold → `NEEDS_REVIEW`) >
+//! **review** (party over the limit, confidence below auto, irreversible
+//! workflow, kill switch off with policy `review`) > **auto**.
+//!
+//! Policy choices:
+//! - A date in the past, a time already passed today, a time outside opening
+//!   hours, an unparseable date or time, or a party below the minimum are
+//!   *clarifications* for that field (the user can fix them); the bad value
+//!   is listed in `missing` and left out of the parked contract.
+//! - A party above the maximum goes to *review*: a party of 40 needs a person.
+//! - An action that is not allowlisted — or a contract `action` that differs
+//!   from the proposed one — is *rejected* (closed): a reviewer could not
+//!   approve an action no connector implements. It is never `auto`.
+//! - Irreversible workflows go to review unless `gate.rules.irreversible_auto
+//!   = true` *and* the confidence reaches the auto threshold.
+//! - Free-text fields (`notes`, `name`) are never read by any rule.
+
+mod checks;
+pub mod config;
+#[cfg(test)]
+mod tests;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use sluice_core::WorkflowSpec;
+use sluice_core::pipeline::{GateDecision, Interpretation, RuleResult, Verdict};
+
+pub use config::{GateRules, OpeningHours, PartySize};
+
+/// A workflow compiled for the gate: its spec, rules and timezone.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// The declared workflow.
+    pub spec: WorkflowSpec,
+    /// Its parsed `[gate.rules]`.
+    pub rules: GateRules,
+    /// Its timezone.
+    pub timezone: Tz,
+}
+
+impl Policy {
+    /// Compiles `spec`, refusing unknown rules and timezones.
+    pub fn new(spec: WorkflowSpec) -> Result<Self, crate::Error> {
+        let fail = |reason: String| crate::Error::Rules {
+            workflow: spec.name.clone(),
+            reason,
+        };
+        let rules = GateRules::from_spec(&spec.gate).map_err(fail)?;
+        let timezone: Tz = spec
+            .timezone
+            .parse()
+            .map_err(|_| fail(format!("unknown timezone {:?}", spec.timezone)))?;
+        Ok(Self {
+            spec,
+            rules,
+            timezone,
+        })
+    }
+
+    /// The action the execution would run: the proposed one, else the
+    /// contract's `action` field.
+    pub fn action<'a>(&self, interpretation: &'a Interpretation) -> Option<&'a str> {
+        interpretation
+            .proposed_action
+            .as_deref()
+            .or_else(|| interpretation.contract.get("action")?.as_str())
+    }
+
+    /// Whether `action` is on the workflow's allowlist.
+    pub fn allows(&self, action: &str) -> bool {
+        self.spec.gate.allowed_actions.iter().any(|a| a == action)
+    }
+}
+
+/// What the rules look at.
+#[derive(Debug, Clone, Copy)]
+pub struct Facts<'a> {
+    /// The envelope's source.
+    pub source: &'a str,
+    /// The interpreter's validated reading.
+    pub interpretation: &'a Interpretation,
+    /// "Now", from the gate's clock.
+    pub now: DateTime<Utc>,
+    /// The kill-switch key that is off, if any.
+    pub switched_off: Option<&'a str>,
+}
+
+/// Where the decision sends the execution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Route {
+    /// Execute without a person.
+    Auto,
+    /// `HUMAN_REVIEW_PENDING`.
+    Review,
+    /// `NEEDS_REVIEW`: the confidence is below the review threshold.
+    Exception,
+    /// Ask the user for the missing fields.
+    Clarify,
+    /// `CLOSED`.
+    Reject,
+    /// Switched off with policy `pause`: decide nothing, pause the consumer.
+    Pause,
+}
+
+impl Route {
+    /// The verdict recorded for this route (`Pause` records nothing; it maps
+    /// to review only so the type is total).
+    pub const fn verdict(self) -> Verdict {
+        match self {
+            Route::Auto => Verdict::Auto,
+            Route::Review | Route::Exception | Route::Pause => Verdict::Review,
+            Route::Clarify => Verdict::Clarify,
+            Route::Reject => Verdict::Reject,
+        }
+    }
+
+    /// The route of a recorded `decision` (exception and review share the
+    /// `review` verdict; the confidence tells them apart, deterministically).
+    pub fn of(decision: &GateDecision, policy: &Policy, confidence: f64) -> Self {
+        match decision.verdict {
+            Verdict::Auto => Route::Auto,
+            Verdict::Clarify => Route::Clarify,
+            Verdict::Reject => Route::Reject,
+            Verdict::Review if below_review(policy, confidence) => Route::Exception,
+            Verdict::Review => Route::Review,
+        }
+    }
+}
+
+fn below_review(policy: &Policy, confidence: f64) -> bool {
+    // NaN is below every threshold: an unreadable confidence is never trusted.
+    confidence.is_nan() || confidence < policy.spec.gate.review_threshold
+}
+
+/// One rule's result and what it asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Check {
+    result: RuleResult,
+    effect: Effect,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Effect {
+    Pass,
+    Review,
+    Exception,
+    Clarify(Vec<String>),
+    Reject,
+    Pause,
+}
+
+impl Effect {
+    const fn route(&self) -> Route {
+        match self {
+            Effect::Pass => Route::Auto,
+            Effect::Review => Route::Review,
+            Effect::Exception => Route::Exception,
+            Effect::Clarify(_) => Route::Clarify,
+            Effect::Reject => Route::Reject,
+            Effect::Pause => Route::Pause,
+        }
+    }
+}
+
+/// The gate's decision and where it sends the execution.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    /// What is recorded (`GATE_DECIDED`) and set on the envelope.
+    pub decision: GateDecision,
+    /// Where the execution goes.
+    pub route: Route,
+}
+
+/// Runs every rule of the table over `facts`.
+pub fn evaluate(policy: &Policy, facts: &Facts<'_>) -> Evaluation {
+    let checks: Vec<Check> = checks::RULES
+        .iter()
+        .filter_map(|rule| rule(policy, facts))
+        .collect();
+    let route = checks
+        .iter()
+        .map(|c| c.effect.route())
+        .max()
+        .unwrap_or(Route::Auto);
+    let mut missing: Vec<String> = Vec::new();
+    for check in &checks {
+        if let Effect::Clarify(fields) = &check.effect {
+            for field in fields {
+                if !missing.contains(field) {
+                    missing.push(field.clone());
+                }
+            }
+        }
+    }
+    let summary = summary(route, &checks, &missing);
+    let action = matches!(route, Route::Auto | Route::Review | Route::Exception)
+        .then(|| policy.action(facts.interpretation).map(str::to_owned))
+        .flatten();
+    Evaluation {
+        decision: GateDecision {
+            verdict: route.verdict(),
+            action,
+            rules: checks.into_iter().map(|c| c.result).collect(),
+            missing: if route == Route::Clarify {
+                missing
+            } else {
+                Vec::new()
+            },
+            summary,
+        },
+        route,
+    }
+}
+
+fn summary(route: Route, checks: &[Check], missing: &[String]) -> String {
+    if route == Route::Auto {
+        return format!("auto: all {} rules passed", checks.len());
+    }
+    if route == Route::Clarify {
+        return format!("clarify: need {}", missing.join(", "));
+    }
+    let reasons: Vec<String> = checks
+        .iter()
+        .filter(|c| c.effect.route() == route)
+        .map(|c| format!("{}: {}", c.result.rule, c.result.detail))
+        .collect();
+    let label = match route {
+        Route::Exception => "exception",
+        Route::Reject => "reject",
+        Route::Pause => "pause",
+        _ => "review",
+    };
+    format!("{label}: {}", reasons.join("; "))
+}

@@ -1,0 +1,101 @@
+//! `Options → Service → run(shutdown)`.
+
+use std::path::Path;
+
+use sluice_bus::{Bus, run_stage};
+use sluice_core::{Stage, WorkflowSpec};
+use sluice_ledger::{ClientOptions, LedgerClient};
+use tokio_util::sync::CancellationToken;
+
+use crate::handler::Gate;
+use crate::rules::Policy;
+use crate::switches::Switches;
+use crate::{Clock, Error, Options};
+
+/// The gate service: connected, with its workflows compiled.
+pub struct Service {
+    options: Options,
+    bus: Bus,
+    ledger: LedgerClient,
+    policies: Vec<Policy>,
+    clock: Clock,
+}
+
+impl Service {
+    /// Loads and compiles the workflows, connects to NATS and creates the
+    /// ledger client. Fails on the first invalid workflow or rule.
+    pub async fn new(options: Options) -> Result<Self, Error> {
+        let policies = load_policies(&options.workflows_dir)?;
+        let bus = Bus::connect(&options.nats, "sluice-gate").await?;
+        let mut client = ClientOptions::new(options.ledger.url.clone());
+        client.token = options.ledger.token.clone();
+        let ledger = LedgerClient::connect(client)?;
+        Ok(Self {
+            options,
+            bus,
+            ledger,
+            policies,
+            clock: Clock::system(),
+        })
+    }
+
+    /// Replaces the clock ("date in the future" in tests and evals).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The workflows this gate serves.
+    pub fn workflows(&self) -> Vec<String> {
+        self.policies.iter().map(|p| p.spec.name.clone()).collect()
+    }
+
+    /// Consumes the gate stage of every workflow until `shutdown`, then
+    /// drains in-flight decisions.
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), Error> {
+        let workflows = self.workflows();
+        let switches = Switches::open(&self.bus).await?;
+        let conversations = self.bus.conversations().await?;
+        let gate = Gate::new(
+            self.bus.clone(),
+            self.ledger,
+            switches,
+            conversations,
+            self.policies,
+            self.clock,
+            self.options.switch_pause(),
+        );
+        let handler = move |delivery| {
+            let gate = gate.clone();
+            async move { gate.handle(delivery).await }
+        };
+        let consume = self.options.consume();
+        tracing::info!(?workflows, "gate consuming");
+        run_stage(
+            &self.bus,
+            Stage::Gate,
+            &workflows,
+            consume,
+            handler,
+            shutdown,
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+/// Runs the gate with `options` until `shutdown`.
+pub async fn run(options: Options, shutdown: CancellationToken) -> Result<(), Error> {
+    Service::new(options).await?.run(shutdown).await
+}
+
+fn load_policies(dir: &Path) -> Result<Vec<Policy>, Error> {
+    let specs = WorkflowSpec::load_all(dir)?;
+    if specs.is_empty() {
+        return Err(Error::Config(format!(
+            "no workflows declared under {}",
+            dir.display()
+        )));
+    }
+    specs.into_iter().map(Policy::new).collect()
+}

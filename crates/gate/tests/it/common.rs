@@ -1,0 +1,301 @@
+//! Shared set-up: a provisioned prefix, a ledger, the gate running in-process.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use async_nats::jetstream::message::StreamMessage;
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+use sluice_bus::{Bus, ConsumerSettings, StreamSettings, StreamsConfig, Topology};
+use sluice_core::pipeline::Interpretation;
+use sluice_core::subjects::StreamKind;
+use sluice_core::{CorrelationId, Envelope, Stage, State};
+use sluice_gate::{Clock, LedgerOptions, Options, Service};
+use sluice_ledger::{JournalEntry, Origin, Transition};
+use sluice_testkit::{TestDb, TestLedger, TestNats, eventually};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub const WORKFLOW: &str = "reservation";
+pub const WAIT: Duration = Duration::from_secs(15);
+
+/// 2026-11-23 18:00 in Madrid.
+pub fn frozen_now() -> DateTime<Utc> {
+    "2026-11-23T17:00:00Z".parse().unwrap()
+}
+
+pub struct Env {
+    pub nats: TestNats,
+    pub bus: Bus,
+    pub ledger: TestLedger,
+    _db: TestDb,
+    shutdown: CancellationToken,
+    task: Option<JoinHandle<Result<(), sluice_gate::Error>>>,
+}
+
+pub fn shipped_workflows() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../workflows")
+}
+
+/// A copy of the shipped workflows with `edit` applied to the reservation
+/// spec's text.
+pub fn edited_workflows(edit: impl FnOnce(String) -> String) -> PathBuf {
+    let root = std::env::temp_dir().join(sluice_testkit::unique_token());
+    let dir = root.join(WORKFLOW);
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = std::fs::read_to_string(shipped_workflows().join(WORKFLOW).join("workflow.toml"));
+    std::fs::write(dir.join("workflow.toml"), edit(text.unwrap())).unwrap();
+    root
+}
+
+fn topology() -> Topology {
+    let hour = Duration::from_secs(3600);
+    let s = StreamSettings::new(hour, Duration::from_secs(120));
+    Topology {
+        streams: StreamsConfig {
+            ingest: s,
+            pipeline: s,
+            dead_letter: s,
+            advisories: s,
+            events: s,
+        },
+        consumers: ConsumerSettings {
+            ack_wait: Duration::from_secs(5),
+            max_deliver: 5,
+            max_ack_pending: 100,
+        },
+        ..Topology::new([WORKFLOW], ["whatsapp"])
+    }
+}
+
+impl Env {
+    pub async fn start() -> Self {
+        Self::start_with(shipped_workflows()).await
+    }
+
+    pub async fn start_with(workflows_dir: PathBuf) -> Self {
+        let nats = TestNats::new().await.unwrap();
+        let bus = Bus::new(nats.client.clone(), nats.subjects.clone());
+        bus.provision(&topology()).await.unwrap();
+        let db = TestDb::new().await.unwrap();
+        let ledger = TestLedger::start(&db).await.unwrap();
+        let mut options = Options {
+            workflows_dir,
+            http_listen: None,
+            ledger: LedgerOptions {
+                url: format!("http://{}", ledger.addr),
+                token: None,
+            },
+            fetch_wait_ms: 200,
+            retry_base_ms: 50,
+            retry_max_ms: 200,
+            switch_pause_ms: 60_000,
+            ..Options::default()
+        };
+        options.nats.url = nats.url.clone();
+        options.nats.prefix = nats.subjects.prefix().to_owned();
+        let service = Service::new(options)
+            .await
+            .unwrap()
+            .with_clock(Clock::frozen(frozen_now()));
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(service.run(shutdown.clone()));
+        Self {
+            nats,
+            bus,
+            ledger,
+            _db: db,
+            shutdown,
+            task: Some(task),
+        }
+    }
+
+    pub async fn stop(mut self) {
+        self.shutdown.cancel();
+        if let Some(task) = self.task.take() {
+            task.await.unwrap().unwrap();
+        }
+        self.nats.cleanup().await.unwrap();
+    }
+
+    /// Records RECEIVED … OUTPUT_VALIDATED for `envelope`, as ingest and the
+    /// interpreter would.
+    pub async fn record_until_validated(&self, envelope: &Envelope) {
+        let path = [
+            State::Received,
+            State::Validated,
+            State::ModelRequested,
+            State::ModelCompleted,
+            State::OutputValidated,
+        ];
+        let mut from = None;
+        for to in path {
+            let t = Transition {
+                execution_id: envelope.execution_id,
+                from,
+                to,
+                stage: String::new(),
+                generation: "0".into(),
+                detail: None,
+                exception_reason: None,
+                final_outcome: None,
+                origin: Origin {
+                    workflow: envelope.workflow.clone(),
+                    source: envelope.source.clone(),
+                    event_id: envelope.event_id.clone(),
+                    correlation_id: envelope.correlation_id.as_str().to_owned(),
+                },
+            };
+            self.ledger.client.record_transition(&t).await.unwrap();
+            from = Some(to);
+        }
+    }
+
+    /// Records the execution and publishes it to the gate stage.
+    pub async fn submit(&self, envelope: &Envelope) {
+        self.record_until_validated(envelope).await;
+        self.bus
+            .publisher()
+            .envelope_to_stage(envelope, Stage::Gate, "0", None)
+            .await
+            .unwrap();
+    }
+
+    pub async fn state(&self, envelope: &Envelope) -> (String, Vec<JournalEntry>) {
+        let (execution, journal) = self
+            .ledger
+            .client
+            .get_execution(envelope.execution_id)
+            .await
+            .unwrap();
+        (execution.state, journal)
+    }
+
+    /// Waits until the execution reaches `state`; returns its journal.
+    pub async fn wait_for(&self, envelope: &Envelope, state: State) -> Vec<JournalEntry> {
+        eventually(&format!("execution in {state}"), WAIT, || async {
+            let (now, journal) = self.state(envelope).await;
+            eventually::check(now == state.as_str(), || format!("in {now}"))?;
+            Ok(journal)
+        })
+        .await
+        .unwrap()
+    }
+
+    /// Every message stored under `subject` in the stream of `kind`.
+    pub async fn messages(&self, kind: StreamKind, subject: &str) -> Vec<StreamMessage> {
+        let stream = self
+            .nats
+            .jetstream
+            .get_stream(self.nats.subjects.stream(kind));
+        let mut stream = stream.await.unwrap();
+        let state = stream.info().await.unwrap().state.clone();
+        let mut out = Vec::new();
+        if state.messages == 0 {
+            return out;
+        }
+        for seq in state.first_sequence..=state.last_sequence {
+            if let Ok(m) = stream.get_raw_message(seq).await
+                && m.subject.as_str() == subject
+            {
+                out.push(m);
+            }
+        }
+        out
+    }
+
+    pub async fn stage_messages(&self, stage: Stage) -> Vec<Envelope> {
+        let subject = self.nats.subjects.stage(stage, WORKFLOW).unwrap();
+        self.messages(StreamKind::Pipeline, &subject)
+            .await
+            .iter()
+            .map(|m| Envelope::decode(&m.payload).unwrap())
+            .collect()
+    }
+
+    pub async fn events(&self, state: State) -> Vec<Value> {
+        let subject = self.nats.subjects.event(state, WORKFLOW).unwrap();
+        self.messages(StreamKind::Events, &subject)
+            .await
+            .iter()
+            .map(|m| serde_json::from_slice(&m.payload).unwrap())
+            .collect()
+    }
+}
+
+pub fn contract() -> Value {
+    json!({
+        "channel": "whatsapp", "message_id": "wamid.1", "sender": "+34600000000",
+        "name": "Ana", "party_size": 4, "date": "2026-11-24", "time": "21:00",
+        "action": "create_booking"
+    })
+}
+
+/// An envelope as the interpreter hands it to the gate.
+pub fn envelope(text: &str, contract: Value, confidence: f64, action: &str) -> Envelope {
+    let event_id = sluice_testkit::unique_token();
+    let data = json!({"id": event_id, "from": "+34600000000", "text": text});
+    let mut envelope = Envelope::new(
+        "whatsapp",
+        event_id,
+        WORKFLOW,
+        CorrelationId::generate(),
+        Utc::now(),
+        data,
+    );
+    let field_confidence = contract
+        .as_object()
+        .map(|o| o.keys().map(|k| (k.clone(), confidence)).collect())
+        .unwrap_or_default();
+    envelope.interpretation = Some(Interpretation {
+        contract,
+        confidence,
+        field_confidence,
+        proposed_action: Some(action.to_owned()),
+        backend: "rules".into(),
+        model: None,
+        prompt_version: "v1".into(),
+        prompt_sha256: String::new(),
+        usage: None,
+        latency_ms: 3,
+        fallback_reason: None,
+        carried_over: Vec::new(),
+    });
+    envelope
+}
+
+pub fn happy() -> Envelope {
+    envelope(
+        "I would like a table for four tomorrow at nine.",
+        contract(),
+        0.95,
+        "create_booking",
+    )
+}
+
+/// The states of a journal, oldest first.
+pub fn states(journal: &[JournalEntry]) -> Vec<&str> {
+    journal.iter().map(|e| e.to_state.as_str()).collect()
+}
+
+/// Waits until `stage` holds `n` messages of the workflow.
+pub async fn eventually_len(env: &Env, stage: Stage, n: usize) -> Vec<Envelope> {
+    eventually(&format!("{n} {stage} messages"), WAIT, || async {
+        let found = env.stage_messages(stage).await;
+        eventually::check(found.len() == n, || format!("{}", found.len()))?;
+        Ok(found)
+    })
+    .await
+    .unwrap()
+}
+
+/// Waits until `n` events announce `state`.
+pub async fn eventually_events(env: &Env, state: State, n: usize) -> Vec<Value> {
+    eventually(&format!("{n} {state} events"), WAIT, || async {
+        let found = env.events(state).await;
+        eventually::check(found.len() == n, || format!("{}", found.len()))?;
+        Ok(found)
+    })
+    .await
+    .unwrap()
+}

@@ -1,0 +1,103 @@
+//! The end of a notification: the final transitions and announcements.
+
+use serde_json::json;
+use sluice_bus::{ExecutionEvent, HandlerError, Outcome};
+use sluice_core::{Envelope, State};
+use sluice_ledger::Transition;
+
+use super::{Ctx, Kind, Notifier};
+
+impl Notifier {
+    /// Sent (now or before): `ACTION_COMPLETED → NOTIFIED → COMPLETED` and
+    /// announce, for confirmations; clarifications are already terminal.
+    pub(super) async fn delivered(&self, ctx: &Ctx) -> Result<Outcome, HandlerError> {
+        if ctx.kind == Kind::Clarification {
+            return Ok(Outcome::Done);
+        }
+        // A redelivery may find the execution already NOTIFIED or COMPLETED;
+        // the first move is then refused and the second is a no-op.
+        let first = transition(ctx, State::ActionCompleted, State::Notified);
+        self.moved(&first).await?;
+        let mut done = transition(ctx, State::Notified, State::Completed);
+        done.final_outcome = Some("completed".to_owned());
+        done.detail = Some(json!({ "external_id": external_id(&ctx.envelope) }));
+        if !self.moved(&done).await? {
+            return Ok(Outcome::Done);
+        }
+        let mut event = ExecutionEvent::new(&ctx.envelope, State::Completed, "completed");
+        event.external_id = external_id(&ctx.envelope);
+        self.inner.bus.announce(&event).await?;
+        Ok(Outcome::Done)
+    }
+
+    /// Could not be sent: `ACTION_COMPLETED → NOTIFY_FAILED`, effect kept.
+    pub(super) async fn failed(&self, ctx: &Ctx, reason: &str) -> Result<Outcome, HandlerError> {
+        tracing::warn!(%reason, "notification failed for good");
+        if ctx.kind == Kind::Clarification {
+            return Ok(Outcome::Done);
+        }
+        let outcome = "effect kept; the confirmation could not be sent";
+        self.stop_at(ctx, State::NotifyFailed, reason, outcome)
+            .await
+    }
+
+    /// Nobody may guess whether the message went out: `NEEDS_REVIEW`.
+    pub(super) async fn unknown(&self, ctx: &Ctx, reason: &str) -> Result<Outcome, HandlerError> {
+        tracing::warn!(%reason, "notification outcome unknown");
+        if ctx.kind == Kind::Clarification {
+            return Ok(Outcome::Done);
+        }
+        let outcome = "confirmation may or may not have been sent";
+        self.stop_at(ctx, State::NeedsReview, reason, outcome).await
+    }
+
+    async fn stop_at(
+        &self,
+        ctx: &Ctx,
+        to: State,
+        reason: &str,
+        outcome: &str,
+    ) -> Result<Outcome, HandlerError> {
+        let mut t = transition(ctx, State::ActionCompleted, to);
+        t.exception_reason = Some(reason.to_owned());
+        t.final_outcome = (to == State::NotifyFailed).then(|| outcome.to_owned());
+        t.detail = Some(json!({ "reason": reason, "key": ctx.key }));
+        if !self.moved(&t).await? {
+            return Ok(Outcome::Done);
+        }
+        let mut event = ExecutionEvent::new(&ctx.envelope, to, outcome);
+        event.external_id = external_id(&ctx.envelope);
+        event.detail = json!({ "reason": reason });
+        self.inner.bus.announce(&event).await?;
+        Ok(Outcome::Done)
+    }
+
+    /// Applies `t`; `false` when the ledger refuses (the execution is elsewhere).
+    async fn moved(&self, t: &Transition) -> Result<bool, HandlerError> {
+        match self.inner.ledger.record_transition(t).await {
+            Ok(_) => Ok(true),
+            Err(sluice_ledger::Error::Status(s)) if s.code() == tonic::Code::FailedPrecondition => {
+                Ok(false)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+pub(super) fn external_id(envelope: &Envelope) -> Option<String> {
+    envelope.actions.iter().find_map(|a| a.external_id.clone())
+}
+
+fn transition(ctx: &Ctx, from: State, to: State) -> Transition {
+    Transition {
+        execution_id: ctx.envelope.execution_id,
+        from: Some(from),
+        to,
+        stage: "notify".to_owned(),
+        generation: ctx.generation.clone(),
+        detail: None,
+        exception_reason: None,
+        final_outcome: None,
+        origin: Default::default(),
+    }
+}

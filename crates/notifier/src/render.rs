@@ -1,0 +1,140 @@
+//! Rendering confirmations and clarification questions.
+
+use serde_json::Value;
+use sluice_core::Envelope;
+
+/// The plain confirmation used when the workflow's template cannot be filled.
+pub const FALLBACK: &str = "Your request {execution_id} is confirmed.";
+
+/// Renders the workflow's confirmation `template` over the contract plus
+/// `{external_id}` and `{execution_id}`; falls back to [`FALLBACK`] when a
+/// placeholder cannot be filled, so a richer message never blocks the
+/// confirmation itself.
+pub fn confirmation(template: &str, envelope: &Envelope) -> String {
+    let lookup = |name: &str| -> Option<String> {
+        match name {
+            "execution_id" => Some(envelope.execution_id.to_string()),
+            "external_id" => envelope.actions.iter().find_map(|a| a.external_id.clone()),
+            field => scalar(envelope.interpretation.as_ref()?.contract.get(field)?),
+        }
+    };
+    fill(template, &lookup)
+        .or_else(|| fill(FALLBACK, &lookup))
+        .unwrap_or_else(|| "Your request is confirmed.".to_owned())
+}
+
+/// A question asking for exactly `missing`, one phrase per field.
+pub fn question(missing: &[String]) -> String {
+    let phrases: Vec<String> = missing.iter().map(|f| phrase(f)).collect();
+    match phrases.as_slice() {
+        [] => "Could you tell us a little more about your request?".to_owned(),
+        [one] => one.clone(),
+        many => format!("To complete your request: {}", many.join(" ")),
+    }
+}
+
+/// The per-field phrase table, with a generic fallback.
+fn phrase(field: &str) -> String {
+    match field {
+        "party_size" => "How many people will be joining?".to_owned(),
+        "date" => "Which day would you like to come?".to_owned(),
+        "time" => "What time would you like the table?".to_owned(),
+        "name" => "What name should the booking be under?".to_owned(),
+        other => format!("Could you tell us the {}?", other.replace('_', " ")),
+    }
+}
+
+fn fill(template: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let close = after.find('}')?;
+        out.push_str(&lookup(&after[..close])?);
+        rest = &after[close + 1..];
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
+fn scalar(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use sluice_core::pipeline::{ActionRecord, Interpretation};
+    use sluice_core::{CorrelationId, Envelope};
+
+    use super::*;
+
+    fn envelope(contract: Value) -> Envelope {
+        let mut e = Envelope::new(
+            "whatsapp",
+            "m1",
+            "reservation",
+            CorrelationId::generate(),
+            chrono::Utc::now(),
+            json!({}),
+        );
+        e.interpretation = Some(Interpretation {
+            contract,
+            confidence: 0.9,
+            field_confidence: Default::default(),
+            proposed_action: None,
+            backend: "rules".into(),
+            model: None,
+            prompt_version: "v1".into(),
+            prompt_sha256: String::new(),
+            usage: None,
+            latency_ms: 0,
+            fallback_reason: None,
+            carried_over: vec![],
+        });
+        e.actions.push(ActionRecord {
+            action: "create_booking".into(),
+            key: "k".into(),
+            external_id: Some("bk-1".into()),
+            response: json!({}),
+            prevented_duplicate: false,
+        });
+        e
+    }
+
+    #[test]
+    fn fills_the_template_or_falls_back() {
+        let e = envelope(json!({"party_size": 4, "date": "2026-11-24", "time": "21:00"}));
+        let t = "Your table for {party_size} on {date} at {time} is booked ({external_id}).";
+        assert_eq!(
+            confirmation(t, &e),
+            "Your table for 4 on 2026-11-24 at 21:00 is booked (bk-1)."
+        );
+        let partial = envelope(json!({"party_size": 4}));
+        let expected = format!("Your request {} is confirmed.", partial.execution_id);
+        assert_eq!(confirmation(t, &partial), expected);
+    }
+
+    #[test]
+    fn asks_only_for_what_is_missing() {
+        assert_eq!(
+            question(&["party_size".into()]),
+            "How many people will be joining?"
+        );
+        let both = question(&["date".into(), "time".into()]);
+        assert!(
+            both.contains("Which day") && both.contains("What time"),
+            "{both}"
+        );
+        assert!(!both.contains("people"));
+        assert_eq!(
+            question(&["dietary_needs".into()]),
+            "Could you tell us the dietary needs?"
+        );
+    }
+}

@@ -1,0 +1,313 @@
+//! Shared set-up: a provisioned prefix, a ledger, the notifier in-process.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use async_nats::jetstream::message::StreamMessage;
+use chrono::Utc;
+use serde_json::{Value, json};
+use sluice_bus::{Bus, ConsumerSettings, StreamSettings, StreamsConfig, Topology};
+use sluice_core::pipeline::{ActionRecord, GateDecision, Interpretation, Verdict};
+use sluice_core::subjects::StreamKind;
+use sluice_core::{CorrelationId, Envelope, Stage, State};
+use sluice_ledger::{JournalEntry, Origin, Transition};
+use sluice_notifier::{ChannelOptions, LedgerOptions, Options, Service};
+use sluice_testkit::{TestDb, TestLedger, TestNats, eventually};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub const WORKFLOW: &str = "reservation";
+pub const WAIT: Duration = Duration::from_secs(15);
+pub const MAX_DELIVER: u32 = 3;
+
+pub struct Env {
+    pub nats: TestNats,
+    pub bus: Bus,
+    pub ledger: TestLedger,
+    _db: TestDb,
+    shutdown: CancellationToken,
+    task: Option<JoinHandle<Result<(), sluice_notifier::Error>>>,
+}
+
+fn topology() -> Topology {
+    let hour = Duration::from_secs(3600);
+    let s = StreamSettings::new(hour, Duration::from_secs(120));
+    Topology {
+        streams: StreamsConfig {
+            ingest: s,
+            pipeline: s,
+            dead_letter: s,
+            advisories: s,
+            events: s,
+        },
+        consumers: ConsumerSettings {
+            ack_wait: Duration::from_secs(5),
+            max_deliver: MAX_DELIVER,
+            max_ack_pending: 100,
+        },
+        ..Topology::new([WORKFLOW], ["whatsapp"])
+    }
+}
+
+impl Env {
+    /// Provisions a prefix and runs the notifier with the `whatsapp` channel
+    /// pointing at `outbound` (`http://<addr>/v1/messages`).
+    pub async fn start(outbound: SocketAddr) -> Self {
+        let nats = TestNats::new().await.unwrap();
+        let bus = Bus::new(nats.client.clone(), nats.subjects.clone());
+        bus.provision(&topology()).await.unwrap();
+        let db = TestDb::new().await.unwrap();
+        let ledger = TestLedger::start(&db).await.unwrap();
+        let whatsapp = ChannelOptions::Http {
+            url: format!("http://{outbound}/v1/messages"),
+            timeout_ms: 2_000,
+            honours_idempotency_key: false,
+            recipient_field: "sender".into(),
+        };
+        let mut options = Options {
+            workflows_dir: Path::new(env!("CARGO_MANIFEST_DIR")).join("../../workflows"),
+            http_listen: None,
+            ledger: LedgerOptions {
+                url: format!("http://{}", ledger.addr),
+                token: None,
+            },
+            channels: BTreeMap::from([("whatsapp".to_owned(), whatsapp)]),
+            fetch_wait_ms: 200,
+            retry_base_ms: 50,
+            retry_max_ms: 200,
+            ..Options::default()
+        };
+        options.nats.url = nats.url.clone();
+        options.nats.prefix = nats.subjects.prefix().to_owned();
+        let service = Service::new(options).await.unwrap();
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(service.run(shutdown.clone()));
+        Self {
+            nats,
+            bus,
+            ledger,
+            _db: db,
+            shutdown,
+            task: Some(task),
+        }
+    }
+
+    pub async fn stop(mut self) {
+        self.shutdown.cancel();
+        if let Some(task) = self.task.take() {
+            task.await.unwrap().unwrap();
+        }
+        self.nats.cleanup().await.unwrap();
+    }
+
+    /// Records the execution from RECEIVED along `path`.
+    pub async fn record(&self, envelope: &Envelope, path: &[State]) {
+        let mut from = None;
+        for &to in path {
+            let t = Transition {
+                execution_id: envelope.execution_id,
+                from,
+                to,
+                stage: String::new(),
+                generation: "0".into(),
+                detail: None,
+                exception_reason: None,
+                final_outcome: None,
+                origin: Origin {
+                    workflow: envelope.workflow.clone(),
+                    source: envelope.source.clone(),
+                    event_id: envelope.event_id.clone(),
+                    correlation_id: envelope.correlation_id.as_str().to_owned(),
+                },
+            };
+            self.ledger.client.record_transition(&t).await.unwrap();
+            from = Some(to);
+        }
+    }
+
+    /// Publishes `envelope` to the notify stage (generation 0).
+    pub async fn publish(&self, envelope: &Envelope) {
+        self.bus
+            .publisher()
+            .envelope_to_stage(envelope, Stage::Notify, "0", None)
+            .await
+            .unwrap();
+    }
+
+    pub async fn state(&self, envelope: &Envelope) -> (String, Vec<JournalEntry>) {
+        let (execution, journal) = self
+            .ledger
+            .client
+            .get_execution(envelope.execution_id)
+            .await
+            .unwrap();
+        (execution.state, journal)
+    }
+
+    pub async fn wait_for(&self, envelope: &Envelope, state: State) -> Vec<JournalEntry> {
+        eventually(&format!("execution in {state}"), WAIT, || async {
+            let (now, journal) = self.state(envelope).await;
+            eventually::check(now == state.as_str(), || format!("in {now}"))?;
+            Ok(journal)
+        })
+        .await
+        .unwrap()
+    }
+
+    /// Waits until the notify consumer has nothing pending or unacked.
+    pub async fn drained(&self) {
+        let consumer = self
+            .nats
+            .subjects
+            .consumer(Stage::Notify, WORKFLOW)
+            .unwrap();
+        let stream = self.nats.subjects.stream(StreamKind::Pipeline);
+        eventually("notify consumer drained", WAIT, || async {
+            let s = self.nats.jetstream.get_stream(&stream).await?;
+            let info = s.consumer_info(&consumer).await?;
+            eventually::check(info.num_pending == 0 && info.num_ack_pending == 0, || {
+                format!(
+                    "pending {} unacked {}",
+                    info.num_pending, info.num_ack_pending
+                )
+            })
+        })
+        .await
+        .unwrap();
+    }
+
+    pub async fn messages(&self, kind: StreamKind, subject: &str) -> Vec<StreamMessage> {
+        let stream = self
+            .nats
+            .jetstream
+            .get_stream(self.nats.subjects.stream(kind));
+        let mut stream = stream.await.unwrap();
+        let state = stream.info().await.unwrap().state.clone();
+        let mut out = Vec::new();
+        if state.messages == 0 {
+            return out;
+        }
+        for seq in state.first_sequence..=state.last_sequence {
+            if let Ok(m) = stream.get_raw_message(seq).await
+                && m.subject.as_str() == subject
+            {
+                out.push(m);
+            }
+        }
+        out
+    }
+
+    pub async fn events(&self, state: State) -> Vec<Value> {
+        let subject = self.nats.subjects.event(state, WORKFLOW).unwrap();
+        self.messages(StreamKind::Events, &subject)
+            .await
+            .iter()
+            .map(|m| serde_json::from_slice(&m.payload).unwrap())
+            .collect()
+    }
+
+    pub async fn wait_events(&self, state: State, n: usize) -> Vec<Value> {
+        eventually(&format!("{n} {state} events"), WAIT, || async {
+            let found = self.events(state).await;
+            eventually::check(found.len() == n, || format!("{}", found.len()))?;
+            Ok(found)
+        })
+        .await
+        .unwrap()
+    }
+}
+
+/// RECEIVED … ACTION_COMPLETED.
+pub const TO_ACTION_COMPLETED: &[State] = &[
+    State::Received,
+    State::Validated,
+    State::ModelRequested,
+    State::ModelCompleted,
+    State::OutputValidated,
+    State::GateDecided,
+    State::AutoActionPending,
+    State::Executing,
+    State::ActionCompleted,
+];
+
+/// RECEIVED … CLARIFICATION_REQUESTED.
+pub const TO_CLARIFICATION: &[State] = &[
+    State::Received,
+    State::Validated,
+    State::ModelRequested,
+    State::ModelCompleted,
+    State::OutputValidated,
+    State::GateDecided,
+    State::ClarificationRequested,
+];
+
+fn base(contract: Value, decision: GateDecision) -> Envelope {
+    let event_id = sluice_testkit::unique_token();
+    let data = json!({"id": event_id, "from": "+34600000000", "text": "a table"});
+    let mut e = Envelope::new(
+        "whatsapp",
+        event_id,
+        WORKFLOW,
+        CorrelationId::generate(),
+        Utc::now(),
+        data,
+    );
+    e.interpretation = Some(Interpretation {
+        contract,
+        confidence: 0.95,
+        field_confidence: Default::default(),
+        proposed_action: Some("create_booking".into()),
+        backend: "rules".into(),
+        model: None,
+        prompt_version: "v1".into(),
+        prompt_sha256: String::new(),
+        usage: None,
+        latency_ms: 1,
+        fallback_reason: None,
+        carried_over: Vec::new(),
+    });
+    e.decision = Some(decision);
+    e
+}
+
+/// An envelope as the executor hands it over after booking `bk-42`.
+pub fn booked() -> Envelope {
+    let contract = json!({
+        "channel": "whatsapp", "message_id": "wamid.1", "sender": "+34600000000",
+        "party_size": 4, "date": "2026-11-24", "time": "21:00", "action": "create_booking"
+    });
+    let decision = GateDecision {
+        verdict: Verdict::Auto,
+        action: Some("create_booking".into()),
+        rules: Vec::new(),
+        missing: Vec::new(),
+        summary: "auto".into(),
+    };
+    let mut e = base(contract, decision);
+    e.actions.push(ActionRecord {
+        action: "create_booking".into(),
+        key: "reservation:whatsapp:wamid.1".into(),
+        external_id: Some("bk-42".into()),
+        response: json!({"status": 201}),
+        prevented_duplicate: false,
+    });
+    e
+}
+
+/// An envelope as the gate hands it over to ask for the party size.
+pub fn clarification() -> Envelope {
+    let contract = json!({
+        "channel": "whatsapp", "message_id": "wamid.2", "sender": "+34600000000",
+        "date": "2026-11-24", "time": "21:00", "action": "create_booking"
+    });
+    let decision = GateDecision {
+        verdict: Verdict::Clarify,
+        action: None,
+        rules: Vec::new(),
+        missing: vec!["party_size".into()],
+        summary: "clarify: need party_size".into(),
+    };
+    base(contract, decision)
+}
