@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod config;
+pub mod dev;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -41,6 +42,8 @@ pub enum Command {
     /// Installation-wide administration.
     #[command(subcommand)]
     Admin(admin::AdminCommand),
+    /// Run every service and the example booking service in one process.
+    Dev(dev::DevArgs),
 }
 
 /// Runs the parsed command with the process environment `env`, writing its
@@ -57,8 +60,11 @@ pub async fn run(
     if let Some(prefix) = &cli.prefix {
         overrides.push(("prefix", prefix.clone()));
     }
-    let config: CliConfig = sluice_runtime::config::load(cli.config.as_deref(), env, &overrides)?;
+    let env: Vec<(String, String)> = env.into_iter().collect();
+    let config: CliConfig =
+        sluice_runtime::config::load(cli.config.as_deref(), env.clone(), &overrides)?;
     match cli.command {
         Command::Admin(command) => admin::run(command, &config, cli.json, out).await,
+        Command::Dev(args) => dev::run(args, &config, env).await,
     }
 }

@@ -1,0 +1,140 @@
+//! Starting each pipeline service from the stack's options.
+
+use std::net::SocketAddr;
+
+use anyhow::Context as _;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::stack::StackOptions;
+
+type Services = JoinSet<anyhow::Result<()>>;
+
+/// Starts the interpreter, gate, executor and notifier, pointed at the
+/// in-process ledger and, for the reservation workflow, the example booking
+/// service.
+pub(super) async fn spawn_pipeline(
+    options: &StackOptions,
+    ledger_url: &str,
+    booking_url: &str,
+    services: &mut Services,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<()> {
+    let interpreter = sluice_interpreter::Service::new(
+        sluice_interpreter::Options {
+            nats: options.nats.clone(),
+            ledger: sluice_interpreter::LedgerOptions {
+                url: ledger_url.to_owned(),
+                ..Default::default()
+            },
+            workflows_dir: options.workflows_dir.clone(),
+            models: options.models.clone(),
+            ..Default::default()
+        },
+        options.env.clone(),
+    )
+    .await
+    .context("starting the interpreter")?;
+    let stop = shutdown.clone();
+    services.spawn(async move { Ok(interpreter.run(stop).await.map(drop)?) });
+
+    let gate = sluice_gate::Service::new(sluice_gate::Options {
+        nats: options.nats.clone(),
+        ledger: sluice_gate::LedgerOptions {
+            url: ledger_url.to_owned(),
+            ..Default::default()
+        },
+        workflows_dir: options.workflows_dir.clone(),
+        http_listen: None,
+        ..Default::default()
+    })
+    .await
+    .context("starting the gate")?;
+    let stop = shutdown.clone();
+    services.spawn(async move { Ok(gate.run(stop).await?) });
+
+    let executor = sluice_executor::Executor::new(sluice_executor::Options {
+        nats: options.nats.clone(),
+        ledger: sluice_executor::LedgerOptions {
+            url: ledger_url.to_owned(),
+            ..Default::default()
+        },
+        workflows_dir: options.workflows_dir.clone(),
+        http_listen: None,
+        action_settings: booking_settings(booking_url)?,
+        failpoint: options.executor_failpoint,
+        ..Default::default()
+    })
+    .await
+    .context("starting the executor")?;
+    let stop = shutdown.clone();
+    services.spawn(async move { Ok(executor.run(stop).await.map(drop)?) });
+
+    let notifier = sluice_notifier::Service::new(sluice_notifier::Options {
+        nats: options.nats.clone(),
+        ledger: sluice_notifier::LedgerOptions {
+            url: ledger_url.to_owned(),
+            ..Default::default()
+        },
+        workflows_dir: options.workflows_dir.clone(),
+        http_listen: None,
+        channels: [(
+            "whatsapp".to_owned(),
+            sluice_notifier::ChannelOptions::Http {
+                url: format!("{booking_url}/v1/messages"),
+                timeout_ms: 5_000,
+                honours_idempotency_key: false,
+                recipient_field: "sender".to_owned(),
+            },
+        )]
+        .into(),
+        ..Default::default()
+    })
+    .await
+    .context("starting the notifier")?;
+    let stop = shutdown.clone();
+    services.spawn(async move { Ok(notifier.run(stop).await?) });
+    Ok(())
+}
+
+/// Starts ingest and returns the address its HTTP API listens on.
+pub(super) async fn start_ingest(
+    options: &StackOptions,
+    ledger_url: &str,
+    services: &mut Services,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<SocketAddr> {
+    let ingest = sluice_ingest::Service::new(
+        sluice_ingest::Options {
+            nats: options.nats.clone(),
+            ledger: sluice_ingest::LedgerOptions {
+                url: ledger_url.to_owned(),
+                ..Default::default()
+            },
+            sources_dir: options.sources_dir.clone(),
+            http_listen: options.ingest_listen,
+            ..Default::default()
+        },
+        options.env.clone(),
+    )
+    .await
+    .context("starting ingest")?
+    .bind()
+    .await
+    .context("starting ingest")?;
+    let addr = ingest.local_addr();
+    let stop = shutdown.clone();
+    services.spawn(async move { Ok(ingest.run(stop).await?) });
+    Ok(addr)
+}
+
+/// The reservation workflow's `create_booking` action, pointed at the
+/// booking service this stack started.
+fn booking_settings(
+    booking_url: &str,
+) -> anyhow::Result<std::collections::BTreeMap<String, toml::Table>> {
+    let table: toml::Table = toml::from_str(&format!(
+        "url = \"{booking_url}/bookings\"\nprobe_url = \"{booking_url}/bookings/by-key/{{key}}\"\n"
+    ))?;
+    Ok([("create_booking".to_owned(), table)].into())
+}

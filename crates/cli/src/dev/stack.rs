@@ -1,0 +1,185 @@
+//! Every Sluice service, plus the example booking service, in one process.
+//!
+//! `sluice dev` runs this for a laptop or the demo; the end-to-end tests run
+//! the same wiring against a private prefix and fresh databases. Each service
+//! is started through its own library entry point — the same code its binary
+//! runs — so what is tested here is what is deployed.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use booking_service::BookingService;
+use sluice_bus::{Bus, NatsOptions, Topology};
+use sluice_core::{SourceSpec, WorkflowSpec};
+use sluice_executor::Failpoint;
+use sluice_interpreter::ModelOptions;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+/// What the stack runs against and where it listens.
+#[derive(Debug, Clone)]
+pub struct StackOptions {
+    /// The broker and the installation's prefix.
+    pub nats: NatsOptions,
+    /// The ledger's database (migrated at start-up).
+    pub ledger_database_url: String,
+    /// The example booking service's database (migrated at start-up).
+    pub booking_database_url: String,
+    /// Declared workflows.
+    pub workflows_dir: PathBuf,
+    /// Declared sources.
+    pub sources_dir: PathBuf,
+    /// The ingest HTTP API.
+    pub ingest_listen: SocketAddr,
+    /// The example booking service.
+    pub booking_listen: SocketAddr,
+    /// The ledger's gRPC endpoint.
+    pub ledger_listen: SocketAddr,
+    /// Whether the booking service honours `Idempotency-Key` (off by
+    /// default: the ledger, not the target, prevents duplicates).
+    pub honour_idempotency_keys: bool,
+    /// The environment services resolve secret references from.
+    pub env: Vec<(String, String)>,
+    /// Model backends by name (the fake model in tests).
+    pub models: BTreeMap<String, ModelOptions>,
+    /// Stream and consumer limits; `None` provisions the defaults for the
+    /// declared workflows and sources.
+    pub topology: Option<Topology>,
+    /// A deliberate executor crash point (tests only).
+    pub executor_failpoint: Option<Failpoint>,
+}
+
+/// A running stack; dropping it cancels every service.
+pub struct Stack {
+    /// The ingest HTTP API.
+    pub ingest: SocketAddr,
+    /// The example booking service.
+    pub booking: SocketAddr,
+    /// The ledger's gRPC endpoint.
+    pub ledger: SocketAddr,
+    /// The connection the stack provisioned with.
+    pub bus: Bus,
+    shutdown: CancellationToken,
+    services: JoinSet<anyhow::Result<()>>,
+}
+
+impl Stack {
+    /// Provisions the topology, starts the ledger and the booking service,
+    /// then the five pipeline services.
+    pub async fn start(options: StackOptions) -> anyhow::Result<Self> {
+        let shutdown = CancellationToken::new();
+        let mut services = JoinSet::new();
+        let bus = Bus::connect(&options.nats, "sluice-dev").await?;
+        let topology = match options.topology.clone() {
+            Some(topology) => topology,
+            None => default_topology(&options)?,
+        };
+        bus.provision(&topology).await.context("provisioning")?;
+
+        let ledger = start_ledger(&options, &mut services, &shutdown).await?;
+        let ledger_url = format!("http://{ledger}");
+        let booking = BookingService::spawn(
+            booking_service::Options {
+                database_url: options.booking_database_url.clone(),
+                listen: options.booking_listen,
+                honour_idempotency_keys: options.honour_idempotency_keys,
+                ..booking_service::Options::default()
+            },
+            shutdown.clone(),
+        )
+        .await
+        .context("starting the booking service")?;
+        let (booking_addr, booking_url) = (booking.addr, booking.url());
+        services.spawn(async move { Ok(booking.wait().await?) });
+
+        super::services::spawn_pipeline(
+            &options,
+            &ledger_url,
+            &booking_url,
+            &mut services,
+            &shutdown,
+        )
+        .await?;
+        let ingest =
+            super::services::start_ingest(&options, &ledger_url, &mut services, &shutdown).await?;
+        Ok(Self {
+            ingest,
+            booking: booking_addr,
+            ledger,
+            bus,
+            shutdown,
+            services,
+        })
+    }
+
+    /// Cancels every service and waits for them to drain; returns the first
+    /// service error, if any.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        self.join().await
+    }
+
+    /// Waits until `shutdown` is cancelled (or a service fails, which stops
+    /// the others), then drains.
+    pub async fn run_until(mut self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        tokio::select! {
+            () = shutdown.cancelled() => {}
+            Some(first) = self.services.join_next() => {
+                self.shutdown.cancel();
+                let rest = self.join().await;
+                return flatten(first).and(rest).context("a service stopped");
+            }
+        }
+        self.stop().await
+    }
+
+    async fn join(&mut self) -> anyhow::Result<()> {
+        let mut result = Ok(());
+        while let Some(done) = self.services.join_next().await {
+            if let (Ok(()), Err(err)) = (&result, flatten(done)) {
+                result = Err(err);
+            }
+        }
+        result
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+fn flatten(joined: Result<anyhow::Result<()>, tokio::task::JoinError>) -> anyhow::Result<()> {
+    joined.map_err(anyhow::Error::from).and_then(|r| r)
+}
+
+/// One consumer per pipeline stage of every workflow, one ingest consumer
+/// per source that arrives over NATS.
+pub fn default_topology(options: &StackOptions) -> anyhow::Result<Topology> {
+    let workflows = WorkflowSpec::load_all(&options.workflows_dir)?;
+    let sources = SourceSpec::load_all(&options.sources_dir)?;
+    Ok(Topology::new(
+        workflows.into_iter().map(|w| w.name),
+        sources.into_iter().filter(|s| s.nats).map(|s| s.name),
+    ))
+}
+
+async fn start_ledger(
+    options: &StackOptions,
+    services: &mut JoinSet<anyhow::Result<()>>,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<SocketAddr> {
+    let mut ledger_options = sluice_ledger::Options::new(options.ledger_database_url.clone());
+    ledger_options.migrate_on_start = true;
+    let listener = sluice_ledger::bind(options.ledger_listen).await?;
+    let addr = listener.local_addr()?;
+    let ledger = sluice_ledger::Ledger::new(ledger_options)
+        .await
+        .context("starting the ledger")?;
+    let shutdown = shutdown.clone();
+    services.spawn(async move { Ok(ledger.serve(listener, shutdown).await?) });
+    Ok(addr)
+}
