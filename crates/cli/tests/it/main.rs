@@ -1,4 +1,7 @@
-//! Integration tests of the `sluice` binary against the real broker.
+//! Integration tests of the `sluice` binary and of the whole pipeline, wired
+//! as `sluice dev` wires it, against the real broker and Postgres.
 #![allow(clippy::expect_used, clippy::unwrap_used)] // a failed harness step should stop the test loudly
 
+mod pipeline;
 mod provision;
+mod stack;
