@@ -43,3 +43,9 @@ else
   cargo test --workspace --locked "$@"
 fi
 done_step tests
+
+step "demo (scripts/demo.sh)"
+# The README's first command, end to end, on ports unlikely to be taken.
+SLUICE_DEMO_INGEST_PORT=18080 SLUICE_DEMO_BOOKING_PORT=18090 SLUICE_DEMO_LEDGER_PORT=15051 \
+  bash scripts/demo.sh
+done_step demo
