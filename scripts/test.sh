@@ -34,18 +34,19 @@ step "cargo deny (licenses, bans, sources)"
 bash scripts/deny.sh
 done_step deny
 
-step "tests"
-if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run --workspace --locked --profile ci "$@"
-  # nextest does not run doctests.
-  cargo test --workspace --locked --doc
-else
-  cargo test --workspace --locked "$@"
-fi
-done_step tests
-
 step "demo (scripts/demo.sh)"
 # The README's first command, end to end, on ports unlikely to be taken.
 SLUICE_DEMO_INGEST_PORT=18080 SLUICE_DEMO_BOOKING_PORT=18090 SLUICE_DEMO_LEDGER_PORT=15051 \
   bash scripts/demo.sh
 done_step demo
+
+step "tests"
+if cargo nextest --version >/dev/null 2>&1; then
+  # nextest does not run doctests; run them first so the runner's summary
+  # is the last thing printed.
+  cargo test --workspace --locked --doc --quiet
+  cargo nextest run --workspace --locked --profile ci "$@"
+else
+  cargo test --workspace --locked "$@"
+fi
+done_step tests
