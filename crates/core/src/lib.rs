@@ -16,6 +16,7 @@ pub mod source;
 pub mod stage;
 pub mod state;
 pub mod subjects;
+pub mod template;
 pub mod workflow;
 
 pub use envelope::{ENVELOPE_VERSION, Envelope};

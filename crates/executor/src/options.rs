@@ -7,25 +7,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use sluice_bus::{Backoff, ConsumeOptions, NatsOptions};
-
-/// How the executor reaches the ledger.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct LedgerOptions {
-    /// `http://host:port` of the ledger's gRPC endpoint.
-    pub url: String,
-    /// Bearer token, if the ledger requires one.
-    pub token: Option<String>,
-}
-
-impl Default for LedgerOptions {
-    fn default() -> Self {
-        Self {
-            url: "http://127.0.0.1:50051".to_owned(),
-            token: None,
-        }
-    }
-}
+pub use sluice_ledger::LedgerOptions;
 
 /// A deliberate crash point, for tests and chaos experiments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

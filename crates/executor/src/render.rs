@@ -10,27 +10,7 @@ use serde_json::{Map, Value};
 /// A placeholder with no value is an error naming it: a key that silently
 /// renders differently would defeat the ledger.
 pub fn template(template: &str, fields: &Map<String, Value>) -> Result<String, String> {
-    let mut out = String::new();
-    let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        out.push_str(&rest[..open]);
-        let after = &rest[open + 1..];
-        let close = after
-            .find('}')
-            .ok_or_else(|| format!("unclosed placeholder in {template:?}"))?;
-        let name = &after[..close];
-        let value = fields
-            .get(name)
-            .filter(|v| !v.is_null())
-            .ok_or_else(|| format!("placeholder {{{name}}} has no value"))?;
-        match value {
-            Value::String(s) => out.push_str(s),
-            other => out.push_str(&other.to_string()),
-        }
-        rest = &after[close + 1..];
-    }
-    out.push_str(rest);
-    Ok(out)
+    sluice_core::template::render(template, fields).map_err(|e| e.to_string())
 }
 
 /// The fields placeholders may use: the contract's, then the upstream

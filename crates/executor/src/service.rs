@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use sluice_bus::{Bus, Delivery, HandlerError, Outcome, Stopped};
 use sluice_core::{Stage, WorkflowSpec};
-use sluice_ledger::{ClientOptions, LedgerClient};
+use sluice_ledger::LedgerClient;
 use tokio_util::sync::CancellationToken;
 
 use crate::connector::Connectors;
@@ -65,9 +65,7 @@ impl Executor {
     /// Every action's settings are checked now: a broken spec stops start-up.
     pub async fn with_workflows(options: Options, workflows: Vec<WorkflowSpec>) -> Result<Self> {
         let bus = Bus::connect(&options.nats, "sluice-executor").await?;
-        let mut ledger_options = ClientOptions::new(options.ledger.url.clone());
-        ledger_options.token = options.ledger.token.clone();
-        let ledger = LedgerClient::connect(ledger_options)?;
+        let ledger = options.ledger.connect()?;
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
             .build()?;

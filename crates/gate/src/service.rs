@@ -4,7 +4,7 @@ use std::path::Path;
 
 use sluice_bus::{Bus, run_stage};
 use sluice_core::{Stage, WorkflowSpec};
-use sluice_ledger::{ClientOptions, LedgerClient};
+use sluice_ledger::LedgerClient;
 use tokio_util::sync::CancellationToken;
 
 use crate::handler::Gate;
@@ -27,9 +27,7 @@ impl Service {
     pub async fn new(options: Options) -> Result<Self, Error> {
         let policies = load_policies(&options.workflows_dir)?;
         let bus = Bus::connect(&options.nats, "sluice-gate").await?;
-        let mut client = ClientOptions::new(options.ledger.url.clone());
-        client.token = options.ledger.token.clone();
-        let ledger = LedgerClient::connect(client)?;
+        let ledger = options.ledger.connect()?;
         Ok(Self {
             options,
             bus,

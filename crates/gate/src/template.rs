@@ -1,34 +1,31 @@
 //! `{field}` templates over a contract (conversation keys).
 
 use serde_json::Value;
+use sluice_core::template;
 
 /// Renders `template`, replacing each `{field}` with the contract's value
 /// (strings as-is, numbers and booleans in JSON spelling). Returns `None` when
 /// a placeholder names a missing, null or structured field, or a brace is
 /// unbalanced: a half-rendered key would group unrelated conversations.
 pub fn render(template: &str, contract: &Value) -> Option<String> {
-    let mut out = String::with_capacity(template.len());
-    let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        out.push_str(&rest[..open]);
-        let after = &rest[open + 1..];
-        let close = after.find('}')?;
-        out.push_str(&scalar(contract.get(&after[..close])?)?);
-        rest = &after[close + 1..];
-    }
-    if rest.contains('}') {
+    let rendered = template::render_with(template, |name| match contract.get(name)? {
+        Value::Bool(b) => Some(b.to_string()),
+        other => template::scalar(other),
+    })
+    .ok()?;
+    if tail(template).contains('}') {
         return None;
     }
-    out.push_str(rest);
-    Some(out)
+    Some(rendered)
 }
 
-fn scalar(value: &Value) -> Option<String> {
-    match value {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
+/// The text after the last placeholder (all of it when there is none).
+fn tail(template: &str) -> &str {
+    match template.rfind('{') {
+        None => template,
+        Some(open) => template[open..]
+            .find('}')
+            .map_or("", |close| &template[open + close + 1..]),
     }
 }
 

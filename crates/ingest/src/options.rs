@@ -10,6 +10,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use sluice_bus::NatsOptions;
 use sluice_ledger::ClientOptions;
+pub use sluice_ledger::LedgerOptions;
 
 /// Everything the ingest service needs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -63,57 +64,17 @@ impl Options {
         Duration::from_millis(self.publish_timeout_ms)
     }
 
+    /// The ledger client's options. Unless configured, ledger calls are
+    /// short: a webhook sender is waiting, and a slow ledger is answered 503
+    /// rather than held open.
+    pub fn ledger_client(&self) -> ClientOptions {
+        self.ledger
+            .client_options_with(Duration::from_millis(3_000), 2)
+    }
+
     /// The shutdown grace period.
     pub fn shutdown_grace(&self) -> Duration {
         Duration::from_millis(self.shutdown_grace_ms)
-    }
-}
-
-/// How the ingest service reaches the ledger.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct LedgerOptions {
-    /// `http://host:port` or `https://host:port`.
-    pub url: String,
-    /// Bearer token (role `service`), if the ledger requires one.
-    pub token: Option<String>,
-    /// Deadline of one ledger call, in milliseconds. Short: a webhook sender
-    /// is waiting, and a slow ledger is answered 503 rather than held open.
-    pub timeout_ms: u64,
-    /// Retries of a transient ledger failure within one request.
-    pub max_retries: usize,
-}
-
-impl Default for LedgerOptions {
-    fn default() -> Self {
-        Self {
-            url: "http://127.0.0.1:50051".to_owned(),
-            token: None,
-            timeout_ms: 3_000,
-            max_retries: 2,
-        }
-    }
-}
-
-impl std::fmt::Debug for LedgerOptions {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LedgerOptions")
-            .field("url", &self.url)
-            .field("token", &self.token.as_ref().map(|_| "…"))
-            .field("timeout_ms", &self.timeout_ms)
-            .field("max_retries", &self.max_retries)
-            .finish()
-    }
-}
-
-impl LedgerOptions {
-    /// The typed client's options.
-    pub fn client_options(&self) -> ClientOptions {
-        let mut options = ClientOptions::new(self.url.clone());
-        options.token = self.token.clone();
-        options.timeout = Duration::from_millis(self.timeout_ms);
-        options.max_retries = self.max_retries;
-        options
     }
 }
 

@@ -2,27 +2,16 @@
 //! partial contract with what the new message says.
 
 use serde_json::{Map, Value};
+use sluice_core::template::{render_with, scalar};
 
 /// Renders a conversation-key template such as `{channel}:{sender}` over
 /// `fields` (the contract's fixed fields), then the payload's top-level
 /// values. `None` when a placeholder has no value: no key, no merge.
 pub fn render_key(template: &str, fields: &Map<String, Value>, payload: &Value) -> Option<String> {
-    let mut out = String::new();
-    let mut rest = template;
-    while let Some(start) = rest.find('{') {
-        out.push_str(&rest[..start]);
-        let end = rest[start..].find('}')? + start;
-        let name = &rest[start + 1..end];
-        let value = fields.get(name).or_else(|| payload.get(name))?;
-        match value {
-            Value::String(s) if !s.is_empty() => out.push_str(s),
-            Value::Number(n) => out.push_str(&n.to_string()),
-            _ => return None,
-        }
-        rest = &rest[end + 1..];
-    }
-    out.push_str(rest);
-    Some(out)
+    render_with(template, |name| {
+        scalar(fields.get(name).or_else(|| payload.get(name))?)
+    })
+    .ok()
 }
 
 /// Fills fields missing from `contract` with the parked ones (never the

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 use sluice_bus::NatsOptions;
+pub use sluice_ledger::LedgerOptions;
 
 use crate::backend::openai::ModelOptions;
 
@@ -31,25 +32,6 @@ pub struct Options {
     pub concurrency: usize,
     /// Who claims interpretation keys; defaults to `sluice-interpreter:<pid>`.
     pub owner: Option<String>,
-}
-
-/// How to reach the ledger.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct LedgerOptions {
-    /// `http://host:port` or `https://host:port`.
-    pub url: String,
-    /// Bearer token, if the ledger requires one.
-    pub token: Option<String>,
-}
-
-impl Default for LedgerOptions {
-    fn default() -> Self {
-        Self {
-            url: "http://127.0.0.1:50051".into(),
-            token: None,
-        }
-    }
 }
 
 impl Default for Options {

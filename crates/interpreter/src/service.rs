@@ -4,7 +4,6 @@ use std::collections::BTreeMap;
 
 use sluice_bus::{Bus, ConsumeOptions, Stopped};
 use sluice_core::{Stage, WorkflowSpec};
-use sluice_ledger::{ClientOptions, LedgerClient};
 use tokio_util::sync::CancellationToken;
 
 use crate::backend::openai::ApiKey;
@@ -56,9 +55,7 @@ impl Service {
                 options.workflows_dir.display()
             )));
         }
-        let mut client = ClientOptions::new(options.ledger.url.clone());
-        client.token = options.ledger.token.clone();
-        let ledger = LedgerClient::connect(client)?;
+        let ledger = options.ledger.connect()?;
         let workflows = loaded.keys().cloned().collect();
         let ctx = StageContext {
             bus: bus.clone(),

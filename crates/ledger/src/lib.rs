@@ -11,6 +11,7 @@
 pub mod auth;
 pub mod cli;
 pub mod client;
+pub mod client_options;
 pub mod convert;
 pub mod error;
 pub mod options;
@@ -30,6 +31,7 @@ use tonic_health::ServingStatus;
 
 pub use auth::{Identity, Role, TokenTable};
 pub use client::{ClientOptions, LedgerClient};
+pub use client_options::LedgerOptions;
 pub use error::{Error, Result};
 pub use options::{Options, TlsOptions};
 pub use store::Store;

@@ -1,7 +1,7 @@
 //! Rendering confirmations and clarification questions.
 
-use serde_json::Value;
 use sluice_core::Envelope;
+use sluice_core::template::{render_with, scalar};
 
 /// The plain confirmation used when the workflow's template cannot be filled.
 pub const FALLBACK: &str = "Your request {execution_id} is confirmed.";
@@ -18,9 +18,9 @@ pub fn confirmation(template: &str, envelope: &Envelope) -> String {
             field => scalar(envelope.interpretation.as_ref()?.contract.get(field)?),
         }
     };
-    fill(template, &lookup)
-        .or_else(|| fill(FALLBACK, &lookup))
-        .unwrap_or_else(|| "Your request is confirmed.".to_owned())
+    render_with(template, &lookup)
+        .or_else(|_| render_with(FALLBACK, &lookup))
+        .unwrap_or_else(|_| "Your request is confirmed.".to_owned())
 }
 
 /// A question asking for exactly `missing`, one phrase per field.
@@ -44,31 +44,9 @@ fn phrase(field: &str) -> String {
     }
 }
 
-fn fill(template: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Option<String> {
-    let mut out = String::with_capacity(template.len());
-    let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        out.push_str(&rest[..open]);
-        let after = &rest[open + 1..];
-        let close = after.find('}')?;
-        out.push_str(&lookup(&after[..close])?);
-        rest = &after[close + 1..];
-    }
-    out.push_str(rest);
-    Some(out)
-}
-
-fn scalar(value: &Value) -> Option<String> {
-    match value {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use serde_json::{Value, json};
     use sluice_core::pipeline::{ActionRecord, Interpretation};
     use sluice_core::{CorrelationId, Envelope};
 

@@ -4,7 +4,6 @@ use std::collections::HashMap;
 
 use sluice_bus::{Bus, run_stage};
 use sluice_core::{Stage, WorkflowSpec};
-use sluice_ledger::{ClientOptions, LedgerClient};
 use tokio_util::sync::CancellationToken;
 
 use crate::channel::Channel;
@@ -31,9 +30,7 @@ impl Service {
             )));
         }
         let bus = Bus::connect(&options.nats, "sluice-notifier").await?;
-        let mut client = ClientOptions::new(options.ledger.url.clone());
-        client.token = options.ledger.token.clone();
-        let ledger = LedgerClient::connect(client)?;
+        let ledger = options.ledger.connect()?;
         let channels = options
             .channels
             .iter()

@@ -80,7 +80,7 @@ impl Env {
             },
             ledger: LedgerOptions {
                 url: format!("http://{}", ledger.addr),
-                token: None,
+                ..LedgerOptions::default()
             },
             http_listen: None,
             concurrency: 4,
@@ -198,7 +198,7 @@ impl Env {
             .client
             .begin(&BeginRequest {
                 key: key.into(),
-                fingerprint: sluice_executor::render::fingerprint(contract),
+                fingerprint: request_fingerprint(contract)?,
                 owner: "test-probe".into(),
                 lease: Duration::from_secs(1),
                 execution_id: None,
@@ -307,8 +307,25 @@ pub fn contract(message_id: &str) -> Value {
         "party_size": 4,
         "date": "2026-11-24",
         "time": "21:00",
-        "phone": "+34600000000",
+        "sender": "34600000000",
+        "action": "create_booking",
     })
+}
+
+/// The fingerprint the executor records: of the request body the shipped
+/// workflow's `[actions.settings.body]` mapping renders from `contract`.
+fn request_fingerprint(contract: &Value) -> anyhow::Result<String> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../workflows/reservation");
+    let spec = WorkflowSpec::load(&dir)?;
+    let mapping: Option<std::collections::BTreeMap<String, String>> = spec.actions[0]
+        .settings
+        .get("body")
+        .map(|body| body.clone().try_into())
+        .transpose()?;
+    let fields = sluice_executor::render::fields(contract, &Value::Null);
+    let body = sluice_executor::render::body(mapping.as_ref(), contract, &fields)
+        .map_err(anyhow::Error::msg)?;
+    Ok(sluice_executor::render::fingerprint(&body))
 }
 
 pub fn key_of(message_id: &str) -> String {

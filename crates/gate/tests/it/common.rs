@@ -84,7 +84,7 @@ impl Env {
             http_listen: None,
             ledger: LedgerOptions {
                 url: format!("http://{}", ledger.addr),
-                token: None,
+                ..LedgerOptions::default()
             },
             fetch_wait_ms: 200,
             retry_base_ms: 50,

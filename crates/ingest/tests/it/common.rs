@@ -71,8 +71,8 @@ pub fn options(nats_url: &str, prefix: &str, ledger: &str) -> Options {
     options.nats.url = nats_url.to_owned();
     options.nats.prefix = prefix.to_owned();
     options.ledger.url = ledger.to_owned();
-    options.ledger.max_retries = 1;
-    options.ledger.timeout_ms = 2_000;
+    options.ledger.max_retries = Some(1);
+    options.ledger.timeout_ms = Some(2_000);
     options
 }
 

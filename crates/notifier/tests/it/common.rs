@@ -71,7 +71,7 @@ impl Env {
             http_listen: None,
             ledger: LedgerOptions {
                 url: format!("http://{}", ledger.addr),
-                token: None,
+                ..LedgerOptions::default()
             },
             channels: BTreeMap::from([("whatsapp".to_owned(), whatsapp)]),
             fetch_wait_ms: 200,
