@@ -26,6 +26,9 @@ use crate::types::{
     JournalEntry, KeyRecord, Transition, TransitionOutcome,
 };
 
+mod dead_letters;
+mod reviews;
+
 type Grpc = pb::ledger_client::LedgerClient<Channel>;
 
 /// How to reach a ledger.

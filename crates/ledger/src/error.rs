@@ -22,6 +22,10 @@ pub enum Error {
     /// The state machine refuses the move, or the execution is elsewhere.
     #[error("illegal transition: {0}")]
     IllegalTransition(String),
+    /// The operation is refused in the subject's current state (a decided
+    /// review item, a discarded or exhausted dead letter…).
+    #[error("refused: {0}")]
+    Precondition(String),
     /// Configuration that cannot work (bad token table, bad TLS files…).
     #[error("invalid configuration: {0}")]
     Config(String),
@@ -89,7 +93,9 @@ impl From<Error> for tonic::Status {
             Error::InvalidArgument(msg) => Status::invalid_argument(msg.clone()),
             Error::NotFound(msg) => Status::not_found(msg.clone()),
             Error::StaleToken { .. } => Status::aborted(err.to_string()),
-            Error::IllegalTransition(msg) => Status::failed_precondition(msg.clone()),
+            Error::IllegalTransition(msg) | Error::Precondition(msg) => {
+                Status::failed_precondition(msg.clone())
+            }
             Error::Status(status) => status.clone(),
             _ if err.is_unavailable() => Status::unavailable(err.to_string()),
             _ => {

@@ -8,6 +8,7 @@
 //! A server is `Options → Ledger::new → Ledger::serve(listener, shutdown)`,
 //! or [`run`] for both; tests start the same code in-process.
 
+pub mod access;
 pub mod auth;
 pub mod cli;
 pub mod client;

@@ -3,18 +3,20 @@
 //! Store errors become gRPC codes in one place (`From<Error> for Status`):
 //! INVALID_ARGUMENT for requests that can never succeed, FAILED_PRECONDITION
 //! for illegal transitions, ABORTED for stale fencing tokens, NOT_FOUND, and
-//! UNAVAILABLE when the database cannot be reached.
+//! UNAVAILABLE when the database cannot be reached. Who may call what is the
+//! table in [`crate::access`]; dead-letter and review handlers live in the
+//! submodules and are only delegated to here.
 
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use crate::Store;
-use crate::auth::{Role, authorize};
+use crate::access::Rpc;
 use crate::convert::{json_in, pb};
 use crate::types::{BeginOutcome, BeginRequest, ExecutionFilter, FailureKind, Transition};
 
-/// Every current RPC is for services (and admins).
-const SERVICE_ROLES: &[Role] = &[Role::Service, Role::Admin];
+mod dead_letters;
+mod reviews;
 
 type Reply<T> = Result<Response<T>, Status>;
 
@@ -34,7 +36,7 @@ impl LedgerService {
 #[tonic::async_trait]
 impl pb::ledger_server::Ledger for LedgerService {
     async fn begin(&self, req: Request<pb::BeginRequest>) -> Reply<pb::BeginResponse> {
-        let who = authorize(&req, SERVICE_ROLES)?;
+        let who = Rpc::Begin.authorize(&req)?;
         let begin = BeginRequest::from_proto(req.into_inner())?;
         let outcome = self.store.begin(&begin, &who.name).await?;
         if matches!(outcome, BeginOutcome::Completed { .. }) {
@@ -47,7 +49,7 @@ impl pb::ledger_server::Ledger for LedgerService {
         &self,
         req: Request<pb::MarkAttemptedRequest>,
     ) -> Reply<pb::MarkAttemptedResponse> {
-        let who = authorize(&req, SERVICE_ROLES)?;
+        let who = Rpc::MarkAttempted.authorize(&req)?;
         let req = req.into_inner();
         self.store
             .mark_attempted(&req.key, req.fencing_token, &who.name)
@@ -56,7 +58,7 @@ impl pb::ledger_server::Ledger for LedgerService {
     }
 
     async fn complete(&self, req: Request<pb::CompleteRequest>) -> Reply<pb::CompleteResponse> {
-        let who = authorize(&req, SERVICE_ROLES)?;
+        let who = Rpc::Complete.authorize(&req)?;
         let req = req.into_inner();
         let result = json_in("result", req.result)?;
         self.store
@@ -66,7 +68,7 @@ impl pb::ledger_server::Ledger for LedgerService {
     }
 
     async fn fail(&self, req: Request<pb::FailRequest>) -> Reply<pb::FailResponse> {
-        let who = authorize(&req, SERVICE_ROLES)?;
+        let who = Rpc::Fail.authorize(&req)?;
         let req = req.into_inner();
         let kind = FailureKind::from_proto(req.kind)?;
         let recovery_point = json_in("recovery_point", req.recovery_point)?;
@@ -84,7 +86,7 @@ impl pb::ledger_server::Ledger for LedgerService {
     }
 
     async fn heartbeat(&self, req: Request<pb::HeartbeatRequest>) -> Reply<pb::HeartbeatResponse> {
-        authorize(&req, SERVICE_ROLES)?;
+        Rpc::Heartbeat.authorize(&req)?;
         let req = req.into_inner();
         let lease = std::time::Duration::from_millis(req.lease_ms);
         let at = self
@@ -97,7 +99,7 @@ impl pb::ledger_server::Ledger for LedgerService {
     }
 
     async fn get_key(&self, req: Request<pb::GetKeyRequest>) -> Reply<pb::KeyRecord> {
-        authorize(&req, SERVICE_ROLES)?;
+        Rpc::GetKey.authorize(&req)?;
         let record = self.store.get_key(&req.into_inner().key).await?;
         Ok(Response::new(record.to_proto()))
     }
@@ -106,7 +108,7 @@ impl pb::ledger_server::Ledger for LedgerService {
         &self,
         req: Request<pb::RecordTransitionRequest>,
     ) -> Reply<pb::RecordTransitionResponse> {
-        let who = authorize(&req, SERVICE_ROLES)?;
+        let who = Rpc::RecordTransition.authorize(&req)?;
         let transition = Transition::from_proto(req.into_inner())?;
         let outcome = self.store.record_transition(&transition, &who.name).await?;
         Ok(Response::new(outcome.to_proto()))
@@ -116,7 +118,7 @@ impl pb::ledger_server::Ledger for LedgerService {
         &self,
         req: Request<pb::GetExecutionRequest>,
     ) -> Reply<pb::GetExecutionResponse> {
-        authorize(&req, SERVICE_ROLES)?;
+        Rpc::GetExecution.authorize(&req)?;
         let id = req.into_inner().execution_id;
         let id = Uuid::parse_str(&id)
             .map_err(|_| Status::invalid_argument(format!("execution_id {id:?} is not a UUID")))?;
@@ -131,9 +133,87 @@ impl pb::ledger_server::Ledger for LedgerService {
         &self,
         req: Request<pb::ListExecutionsRequest>,
     ) -> Reply<pb::ListExecutionsResponse> {
-        authorize(&req, SERVICE_ROLES)?;
+        Rpc::ListExecutions.authorize(&req)?;
         let filter = ExecutionFilter::from_proto(req.into_inner())?;
         let page = self.store.list_executions(&filter).await?;
         Ok(Response::new(page.to_proto()))
+    }
+
+    async fn who_am_i(&self, req: Request<pb::WhoAmIRequest>) -> Reply<pb::WhoAmIResponse> {
+        let who = Rpc::WhoAmI.authorize(&req)?;
+        Ok(Response::new(pb::WhoAmIResponse {
+            name: who.name,
+            role: who.role.as_str().to_owned(),
+        }))
+    }
+
+    async fn record_dead_letter(
+        &self,
+        req: Request<pb::RecordDeadLetterRequest>,
+    ) -> Reply<pb::RecordDeadLetterResponse> {
+        self.record_dead_letter(req).await
+    }
+
+    async fn get_dead_letter(
+        &self,
+        req: Request<pb::GetDeadLetterRequest>,
+    ) -> Reply<pb::GetDeadLetterResponse> {
+        self.get_dead_letter(req).await
+    }
+
+    async fn list_dead_letters(
+        &self,
+        req: Request<pb::ListDeadLettersRequest>,
+    ) -> Reply<pb::ListDeadLettersResponse> {
+        self.list_dead_letters(req).await
+    }
+
+    async fn begin_replay(
+        &self,
+        req: Request<pb::BeginReplayRequest>,
+    ) -> Reply<pb::BeginReplayResponse> {
+        self.begin_replay(req).await
+    }
+
+    async fn complete_replay(
+        &self,
+        req: Request<pb::CompleteReplayRequest>,
+    ) -> Reply<pb::CompleteReplayResponse> {
+        self.complete_replay(req).await
+    }
+
+    async fn discard_dead_letter(
+        &self,
+        req: Request<pb::DiscardDeadLetterRequest>,
+    ) -> Reply<pb::DiscardDeadLetterResponse> {
+        self.discard_dead_letter(req).await
+    }
+
+    async fn create_review_item(
+        &self,
+        req: Request<pb::CreateReviewItemRequest>,
+    ) -> Reply<pb::CreateReviewItemResponse> {
+        self.create_review_item(req).await
+    }
+
+    async fn get_review_item(
+        &self,
+        req: Request<pb::GetReviewItemRequest>,
+    ) -> Reply<pb::GetReviewItemResponse> {
+        self.get_review_item(req).await
+    }
+
+    async fn list_review_items(
+        &self,
+        req: Request<pb::ListReviewItemsRequest>,
+    ) -> Reply<pb::ListReviewItemsResponse> {
+        self.list_review_items(req).await
+    }
+
+    async fn decide_review(
+        &self,
+        req: Request<pb::DecideReviewRequest>,
+    ) -> Reply<pb::DecideReviewResponse> {
+        self.decide_review(req).await
     }
 }

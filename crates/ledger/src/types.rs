@@ -285,3 +285,18 @@ pub struct ExecutionPage {
     /// The token for the next page; empty on the last page.
     pub next_page_token: String,
 }
+
+mod audit;
+mod dead_letters;
+mod reviews;
+
+pub use audit::AuditRecord;
+pub use dead_letters::{
+    BeginReplay, DEFAULT_MAX_REPLAYS, DeadLetter, DeadLetterChange, DeadLetterFilter,
+    DeadLetterPage, DeadLetterStatus, Headers, NewDeadLetter, RecordedDeadLetter, ReplayOutcome,
+    ReplayTicket, replay_generation,
+};
+pub use reviews::{
+    CreatedReviewItem, Decided, Decision, NewReviewItem, ReviewDecision, ReviewFilter, ReviewItem,
+    ReviewKind, ReviewPage, ReviewStatus,
+};

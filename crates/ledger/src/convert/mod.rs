@@ -2,8 +2,15 @@
 //! in both directions: the server reads requests and writes answers, the
 //! client writes requests and reads answers. Protobuf never leaks further.
 
+mod audit;
+mod dead_letters;
+mod enums;
 mod executions;
 mod keys;
+mod reviews;
+
+pub(crate) use audit::{trail_from_proto, trail_to_proto};
+pub(crate) use enums::{replay_outcome_in, replay_outcome_out, required};
 
 use chrono::{DateTime, Utc};
 use prost_types::Timestamp;

@@ -8,6 +8,7 @@
 use chrono::{DateTime, Utc};
 use sluice_core::State;
 use sluice_core::error::validate_name;
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::{Store, validate};
@@ -27,113 +28,8 @@ impl Store {
         t: &Transition,
         actor: &str,
     ) -> Result<TransitionOutcome> {
-        if !t.stage.is_empty() {
-            validate_name("stage", &t.stage).map_err(|e| Error::InvalidArgument(e.to_string()))?;
-        }
-        validate::optional_text("generation", &t.generation)?;
-        let id = *t.execution_id.as_uuid();
         let mut conn = self.conn().await?;
-        let seq = match t.from {
-            None => {
-                if t.to != State::Received {
-                    return Err(Error::IllegalTransition(format!(
-                        "an execution is created in RECEIVED, not {}",
-                        t.to
-                    )));
-                }
-                validate::text("workflow", &t.origin.workflow)?;
-                validate::text("source", &t.origin.source)?;
-                validate::text("event_id", &t.origin.event_id)?;
-                validate::text("correlation_id", &t.origin.correlation_id)?;
-                sqlx::query_scalar!(
-                    r#"WITH ins AS (
-                         INSERT INTO executions (execution_id, workflow, source, event_id,
-                             correlation_id, state, last_seq, exception_reason, final_outcome)
-                         VALUES ($1, $2, $3, $4, $5, 'RECEIVED', 1, $9, $10)
-                         ON CONFLICT (execution_id) DO NOTHING
-                         RETURNING execution_id, received_at)
-                       INSERT INTO journal (execution_id, seq, from_state, to_state, at, stage,
-                                            generation, detail, actor)
-                       SELECT execution_id, 1, NULL, 'RECEIVED', received_at, $6, $7, $8, $11
-                       FROM ins
-                       RETURNING seq"#,
-                    id,
-                    t.origin.workflow,
-                    t.origin.source,
-                    t.origin.event_id,
-                    t.origin.correlation_id,
-                    t.stage,
-                    t.generation,
-                    t.detail,
-                    t.exception_reason,
-                    t.final_outcome,
-                    actor
-                )
-                .fetch_optional(&mut *conn)
-                .await?
-            }
-            Some(from) => {
-                if !from.can_transition_to(t.to) {
-                    return Err(Error::IllegalTransition(format!(
-                        "{from} -> {} is not an edge of the state machine",
-                        t.to
-                    )));
-                }
-                sqlx::query_scalar!(
-                    r#"WITH upd AS (
-                         UPDATE executions
-                         SET state = $3, updated_at = now(), last_seq = last_seq + 1,
-                             retry_count = retry_count + CASE WHEN $3 = 'RETRIED' THEN 1 ELSE 0 END,
-                             exception_reason = coalesce($7, exception_reason),
-                             final_outcome = coalesce($8, final_outcome)
-                         WHERE execution_id = $1 AND state = $2
-                         RETURNING execution_id, last_seq, updated_at)
-                       INSERT INTO journal (execution_id, seq, from_state, to_state, at, stage,
-                                            generation, detail, actor)
-                       SELECT execution_id, last_seq, $2, $3, updated_at, $4, $5, $6, $9 FROM upd
-                       RETURNING seq"#,
-                    id,
-                    from.as_str(),
-                    t.to.as_str(),
-                    t.stage,
-                    t.generation,
-                    t.detail,
-                    t.exception_reason,
-                    t.final_outcome,
-                    actor
-                )
-                .fetch_optional(&mut *conn)
-                .await?
-            }
-        };
-        if let Some(seq) = seq {
-            return Ok(TransitionOutcome {
-                applied: true,
-                state: t.to,
-                seq: Some(seq),
-            });
-        }
-        // Nothing moved: a redelivery (already in `to`), a second creation,
-        // or a caller whose view of the execution is out of date.
-        let current =
-            sqlx::query_scalar!("SELECT state FROM executions WHERE execution_id = $1", id)
-                .fetch_optional(&mut *conn)
-                .await?
-                .ok_or_else(|| Error::NotFound(format!("execution {id}")))?;
-        let state: State = current
-            .parse()
-            .map_err(|_| Error::Malformed(format!("stored execution state {current:?}")))?;
-        if state == t.to || t.from.is_none() {
-            return Ok(TransitionOutcome {
-                applied: false,
-                state,
-                seq: None,
-            });
-        }
-        let from = t.from.map_or("", State::as_str);
-        Err(Error::IllegalTransition(format!(
-            "execution {id} is in {state}, not {from}"
-        )))
+        apply_transition(&mut conn, t, actor).await
     }
 
     /// Reads one execution and its journal, oldest entry first.
@@ -210,6 +106,121 @@ impl Store {
             next_page_token,
         })
     }
+}
+
+/// Applies a compare-and-set transition on `conn` (a pooled connection, or a
+/// transaction when the move belongs to a larger write such as a review
+/// decision): one guarded statement moves the state and appends the journal.
+pub(crate) async fn apply_transition(
+    conn: &mut PgConnection,
+    t: &Transition,
+    actor: &str,
+) -> Result<TransitionOutcome> {
+    if !t.stage.is_empty() {
+        validate_name("stage", &t.stage).map_err(|e| Error::InvalidArgument(e.to_string()))?;
+    }
+    validate::optional_text("generation", &t.generation)?;
+    let id = *t.execution_id.as_uuid();
+    let seq = match t.from {
+        None => {
+            if t.to != State::Received {
+                return Err(Error::IllegalTransition(format!(
+                    "an execution is created in RECEIVED, not {}",
+                    t.to
+                )));
+            }
+            validate::text("workflow", &t.origin.workflow)?;
+            validate::text("source", &t.origin.source)?;
+            validate::text("event_id", &t.origin.event_id)?;
+            validate::text("correlation_id", &t.origin.correlation_id)?;
+            sqlx::query_scalar!(
+                r#"WITH ins AS (
+                     INSERT INTO executions (execution_id, workflow, source, event_id,
+                         correlation_id, state, last_seq, exception_reason, final_outcome)
+                     VALUES ($1, $2, $3, $4, $5, 'RECEIVED', 1, $9, $10)
+                     ON CONFLICT (execution_id) DO NOTHING
+                     RETURNING execution_id, received_at)
+                   INSERT INTO journal (execution_id, seq, from_state, to_state, at, stage,
+                                        generation, detail, actor)
+                   SELECT execution_id, 1, NULL, 'RECEIVED', received_at, $6, $7, $8, $11
+                   FROM ins
+                   RETURNING seq"#,
+                id,
+                t.origin.workflow,
+                t.origin.source,
+                t.origin.event_id,
+                t.origin.correlation_id,
+                t.stage,
+                t.generation,
+                t.detail,
+                t.exception_reason,
+                t.final_outcome,
+                actor
+            )
+            .fetch_optional(&mut *conn)
+            .await?
+        }
+        Some(from) => {
+            if !from.can_transition_to(t.to) {
+                return Err(Error::IllegalTransition(format!(
+                    "{from} -> {} is not an edge of the state machine",
+                    t.to
+                )));
+            }
+            sqlx::query_scalar!(
+                r#"WITH upd AS (
+                     UPDATE executions
+                     SET state = $3, updated_at = now(), last_seq = last_seq + 1,
+                         retry_count = retry_count + CASE WHEN $3 = 'RETRIED' THEN 1 ELSE 0 END,
+                         exception_reason = coalesce($7, exception_reason),
+                         final_outcome = coalesce($8, final_outcome)
+                     WHERE execution_id = $1 AND state = $2
+                     RETURNING execution_id, last_seq, updated_at)
+                   INSERT INTO journal (execution_id, seq, from_state, to_state, at, stage,
+                                        generation, detail, actor)
+                   SELECT execution_id, last_seq, $2, $3, updated_at, $4, $5, $6, $9 FROM upd
+                   RETURNING seq"#,
+                id,
+                from.as_str(),
+                t.to.as_str(),
+                t.stage,
+                t.generation,
+                t.detail,
+                t.exception_reason,
+                t.final_outcome,
+                actor
+            )
+            .fetch_optional(&mut *conn)
+            .await?
+        }
+    };
+    if let Some(seq) = seq {
+        return Ok(TransitionOutcome {
+            applied: true,
+            state: t.to,
+            seq: Some(seq),
+        });
+    }
+    // Nothing moved: a redelivery (already in `to`), a second creation,
+    // or a caller whose view of the execution is out of date.
+    let current = sqlx::query_scalar!("SELECT state FROM executions WHERE execution_id = $1", id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("execution {id}")))?;
+    let state: State = current
+        .parse()
+        .map_err(|_| Error::Malformed(format!("stored execution state {current:?}")))?;
+    if state == t.to || t.from.is_none() {
+        return Ok(TransitionOutcome {
+            applied: false,
+            state,
+            seq: None,
+        });
+    }
+    let from = t.from.map_or("", State::as_str);
+    Err(Error::IllegalTransition(format!(
+        "execution {id} is in {state}, not {from}"
+    )))
 }
 
 /// `<received_at in µs since the epoch>_<execution id>`: Postgres keeps

@@ -10,10 +10,16 @@
 //! [`Store`] only opens the transaction around it. A batcher could later run
 //! many of them in one transaction and commit once.
 
+pub(crate) mod audit;
 mod begin;
+mod dead_letters;
 pub mod decide;
 pub mod executions;
 pub mod keys;
+mod paging;
+mod replays;
+mod review_decisions;
+mod reviews;
 pub mod validate;
 
 use std::time::Duration;

@@ -37,6 +37,40 @@ pub fn optional_text(field: &str, value: &str) -> Result<()> {
     }
 }
 
+/// Checks an operator's reason for an audited act: required, and not just
+/// blanks, so every audit row says why.
+pub fn reason(value: &str) -> Result<()> {
+    if value.trim().is_empty() {
+        return Err(Error::InvalidArgument(
+            "a reason is required for an audited operation".to_owned(),
+        ));
+    }
+    text("reason", value)
+}
+
+/// The longest failure reason kept for a dead letter; longer ones are cut.
+pub const MAX_FAILURE_REASON: usize = 4096;
+
+/// A failure reason as a dead letter keeps it: never refused (a dead letter
+/// must not be lost over its wording), only cut to [`MAX_FAILURE_REASON`]
+/// bytes on a character boundary and stripped of NUL, which Postgres text
+/// cannot hold.
+pub fn failure_reason(value: &str) -> String {
+    let mut cut = value.replace('\0', "");
+    if cut.len() > MAX_FAILURE_REASON {
+        let mut end = MAX_FAILURE_REASON;
+        while !cut.is_char_boundary(end) {
+            end -= 1;
+        }
+        cut.truncate(end);
+    }
+    if cut.trim().is_empty() {
+        "(no reason given)".to_owned()
+    } else {
+        cut
+    }
+}
+
 /// Checks a lease length and returns it in whole milliseconds.
 pub fn lease_ms(lease: Duration) -> Result<i64> {
     if lease.is_zero() || lease > MAX_LEASE {
@@ -60,6 +94,16 @@ mod tests {
         assert!(text("key", "a\nb").is_err());
         assert!(text("key", &"x".repeat(MAX_TEXT + 1)).is_err());
         assert!(optional_text("stage", "").is_ok());
+    }
+
+    #[test]
+    fn reasons_are_required_and_failure_reasons_never_refused() {
+        assert!(reason("customer called").is_ok());
+        assert!(reason("   ").is_err());
+        assert_eq!(failure_reason(""), "(no reason given)");
+        assert_eq!(failure_reason("a\0b"), "ab");
+        let long = "é".repeat(MAX_FAILURE_REASON);
+        assert!(failure_reason(&long).len() <= MAX_FAILURE_REASON);
     }
 
     #[test]

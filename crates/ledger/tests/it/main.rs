@@ -4,8 +4,13 @@
 mod auth;
 mod binary;
 mod concurrency;
+mod dead_letters;
 mod keys;
 mod mtls;
+mod ops;
+mod replays;
+mod reviews;
+mod roles;
 mod supersede;
 mod transitions;
 

@@ -1,0 +1,121 @@
+//! Who may call which RPC: the one table of per-RPC roles.
+//!
+//! Admin may call everything. Services run the pipeline (keys, transitions,
+//! recording dead letters and opening review items); reviewers decide review
+//! items; SREs handle dead letters and read the review queue. So a reviewer
+//! cannot replay dead letters and a service cannot decide reviews.
+
+use tonic::{Request, Status};
+
+use crate::auth::{Identity, Role, authorize};
+
+/// Every RPC of `sluice.ledger.v1.Ledger`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[allow(missing_docs)] // The variants are the RPC names.
+pub enum Rpc {
+    Begin,
+    MarkAttempted,
+    Complete,
+    Fail,
+    Heartbeat,
+    GetKey,
+    RecordTransition,
+    GetExecution,
+    ListExecutions,
+    WhoAmI,
+    RecordDeadLetter,
+    GetDeadLetter,
+    ListDeadLetters,
+    BeginReplay,
+    CompleteReplay,
+    DiscardDeadLetter,
+    CreateReviewItem,
+    GetReviewItem,
+    ListReviewItems,
+    DecideReview,
+}
+
+use Role::{Admin, Reviewer, Service, Sre};
+
+impl Rpc {
+    /// The roles allowed to call this RPC.
+    pub const fn roles(self) -> &'static [Role] {
+        match self {
+            Rpc::Begin
+            | Rpc::MarkAttempted
+            | Rpc::Complete
+            | Rpc::Fail
+            | Rpc::Heartbeat
+            | Rpc::GetKey
+            | Rpc::RecordTransition
+            | Rpc::RecordDeadLetter
+            | Rpc::CreateReviewItem => &[Service, Admin],
+            Rpc::GetExecution | Rpc::ListExecutions => &[Service, Reviewer, Sre, Admin],
+            Rpc::WhoAmI => &[Service, Reviewer, Sre, Admin],
+            Rpc::GetDeadLetter
+            | Rpc::ListDeadLetters
+            | Rpc::BeginReplay
+            | Rpc::CompleteReplay
+            | Rpc::DiscardDeadLetter => &[Sre, Admin],
+            Rpc::GetReviewItem | Rpc::ListReviewItems => &[Reviewer, Sre, Admin],
+            Rpc::DecideReview => &[Reviewer, Admin],
+        }
+    }
+
+    /// Checks the authenticated caller against this RPC's roles; returns the
+    /// identity for the audit trail.
+    pub fn authorize<T>(self, req: &Request<T>) -> Result<Identity, Status> {
+        authorize(req, self.roles())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALL: &[Rpc] = &[
+        Rpc::Begin,
+        Rpc::MarkAttempted,
+        Rpc::Complete,
+        Rpc::Fail,
+        Rpc::Heartbeat,
+        Rpc::GetKey,
+        Rpc::RecordTransition,
+        Rpc::GetExecution,
+        Rpc::ListExecutions,
+        Rpc::WhoAmI,
+        Rpc::RecordDeadLetter,
+        Rpc::GetDeadLetter,
+        Rpc::ListDeadLetters,
+        Rpc::BeginReplay,
+        Rpc::CompleteReplay,
+        Rpc::DiscardDeadLetter,
+        Rpc::CreateReviewItem,
+        Rpc::GetReviewItem,
+        Rpc::ListReviewItems,
+        Rpc::DecideReview,
+    ];
+
+    #[test]
+    fn admin_may_call_everything() {
+        for rpc in ALL {
+            assert!(rpc.roles().contains(&Admin), "{rpc:?}");
+        }
+    }
+
+    #[test]
+    fn separation_of_duties() {
+        let allowed = |rpc: Rpc, role| rpc.roles().contains(&role);
+        for rpc in [
+            Rpc::BeginReplay,
+            Rpc::CompleteReplay,
+            Rpc::DiscardDeadLetter,
+        ] {
+            assert!(!allowed(rpc, Reviewer) && !allowed(rpc, Service), "{rpc:?}");
+        }
+        assert!(!allowed(Rpc::DecideReview, Service));
+        assert!(!allowed(Rpc::DecideReview, Sre));
+        assert!(!allowed(Rpc::RecordDeadLetter, Reviewer));
+        assert!(!allowed(Rpc::Begin, Sre) && !allowed(Rpc::Begin, Reviewer));
+    }
+}

@@ -1,0 +1,95 @@
+//! The append-only audit trail of operator acts. Rows are written inside the
+//! act's own transaction, so an act and its audit row commit together.
+
+use serde_json::Value;
+use sqlx::PgConnection;
+
+use super::Store;
+use crate::auth::Identity;
+use crate::error::Result;
+use crate::types::AuditRecord;
+
+/// What an audited act was done to.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Subject {
+    /// A dead letter, by id.
+    DeadLetter(i64),
+    /// A review item, by id.
+    ReviewItem(i64),
+}
+
+impl Subject {
+    fn kind(self) -> &'static str {
+        match self {
+            Subject::DeadLetter(_) => "dead_letter",
+            Subject::ReviewItem(_) => "review_item",
+        }
+    }
+
+    fn id(self) -> String {
+        match self {
+            Subject::DeadLetter(id) | Subject::ReviewItem(id) => id.to_string(),
+        }
+    }
+}
+
+/// One audit row to append.
+#[derive(Debug)]
+pub(crate) struct Act<'a> {
+    /// Who, from the authenticated identity.
+    pub who: &'a Identity,
+    /// What (`dlq.discard`, `review.approve`, ...).
+    pub action: &'a str,
+    /// To what.
+    pub subject: Subject,
+    /// Why.
+    pub reason: &'a str,
+    /// The result.
+    pub result: &'a str,
+    /// More detail.
+    pub detail: Option<Value>,
+}
+
+/// Appends one audit row on `conn` (the act's transaction).
+pub(crate) async fn append(conn: &mut PgConnection, act: Act<'_>) -> Result<()> {
+    sqlx::query!(
+        r#"INSERT INTO audit_log (actor, role, action, subject_kind, subject_id, reason,
+                                  result, detail)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"#,
+        act.who.name,
+        act.who.role.as_str(),
+        act.action,
+        act.subject.kind(),
+        act.subject.id(),
+        act.reason,
+        act.result,
+        act.detail
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+impl Store {
+    /// The audit trail of one dead letter, oldest first.
+    pub async fn dead_letter_audit(&self, id: i64) -> Result<Vec<AuditRecord>> {
+        self.audit_trail(Subject::DeadLetter(id)).await
+    }
+
+    /// The audit trail of one review item, oldest first.
+    pub async fn review_item_audit(&self, id: i64) -> Result<Vec<AuditRecord>> {
+        self.audit_trail(Subject::ReviewItem(id)).await
+    }
+
+    async fn audit_trail(&self, subject: Subject) -> Result<Vec<AuditRecord>> {
+        Ok(sqlx::query_as!(
+            AuditRecord,
+            r#"SELECT id, at, actor, role, action, subject_kind, subject_id, reason, result, detail
+               FROM audit_log WHERE subject_kind = $1 AND subject_id = $2 ORDER BY id"#,
+            subject.kind(),
+            subject.id()
+        )
+        .fetch_all(self.pool())
+        .await?)
+    }
+}
