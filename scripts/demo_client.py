@@ -65,6 +65,18 @@ def wait_settled(execution_id: str, timeout: float = 30.0) -> dict:
         time.sleep(0.2)
 
 
+def outbound_messages(execution_id: str, state: str | None) -> list:
+    """What the guest was sent. A clarification's question goes out just after
+    its execution reached its terminal state, so wait a moment for it."""
+    deadline = time.time() + (5 if state in ("COMPLETED", "CLARIFICATION_REQUESTED") else 0)
+    while True:
+        _, outbound = request("GET", f"{BOOKING}/v1/messages?execution_id={execution_id}")
+        messages = (outbound or {}).get("messages", [])
+        if messages or time.time() >= deadline:
+            return messages
+        time.sleep(0.1)
+
+
 def message(text: str, sender: str, name: str | None = "Ana") -> tuple[str, dict]:
     msg_id = f"wamid.{uuid.uuid4().hex[:16]}"
     body = {"id": msg_id, "from": sender, "text": text}
@@ -90,8 +102,7 @@ def scenario(title: str, expect: str, msg_id: str, body: dict, times: int = 1) -
     if execution.get("state") != expect or not same:
         FAILURES.append(f"{title}: expected {expect}, got {execution.get('state')}")
     print(f"{title:<34} {execution.get('state', '?'):<26} {execution_id[:8]}{sent}")
-    _, outbound = request("GET", f"{BOOKING}/v1/messages?execution_id={execution_id}")
-    for sent_message in (outbound or {}).get("messages", []):
+    for sent_message in outbound_messages(execution_id, execution.get("state")):
         print(f"{'':<34} -> \"{sent_message.get('text') or sent_message.get('body')}\"")
     return execution_id
 

@@ -1,45 +1,18 @@
-//! `sluice-gate`: loads config, starts telemetry and health, runs the gate.
+//! `sluice-gate`: the standard service start-up around the gate.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Parser as _;
-use sluice_runtime::{HealthServer, Readiness, TelemetryConfig, TelemetryGuard};
+use sluice_gate::{Options, Service};
 
-/// The Sluice gate.
-#[derive(Debug, clap::Parser)]
-#[command(name = "sluice-gate", version)]
-struct Cli {
-    /// A TOML config file (overridden by `SLUICE_*` variables).
-    #[arg(long)]
-    config: Option<PathBuf>,
-}
-
-#[tokio::main]
-async fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let telemetry = TelemetryConfig::from_env("sluice-gate", std::env::vars());
-    let result = async {
-        let _telemetry = TelemetryGuard::init(&telemetry)?;
-        let options: sluice_gate::Options =
-            sluice_runtime::config::load(cli.config.as_deref(), std::env::vars(), &[])?;
-        let shutdown = sluice_runtime::shutdown::on_signal()?;
-        let readiness = Readiness::new();
-        readiness.set("gate", false);
-        if let Some(addr) = options.http_listen {
-            let health = HealthServer::bind(addr).await?;
-            tokio::spawn(health.serve(readiness.clone(), shutdown.clone()));
-        }
-        let service = sluice_gate::Service::new(options).await?;
-        readiness.set("gate", true);
-        service.run(shutdown).await.map_err(anyhow::Error::from)
-    }
-    .await;
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("sluice-gate: {}", format!("{err:#}").replace('\n', " "));
-            ExitCode::FAILURE
-        }
-    }
+fn main() -> ExitCode {
+    sluice_runtime::service_main(
+        "sluice-gate",
+        env!("CARGO_PKG_VERSION"),
+        |options: &Options| options.http_listen,
+        |options, process| async move {
+            let service = Service::new(options).await?;
+            process.ready();
+            Ok(service.run(process.shutdown).await?)
+        },
+    )
 }

@@ -8,13 +8,17 @@
 //! - [`health`]: the `/livez`, `/readyz` and `/metrics` HTTP server.
 //! - [`shutdown`]: SIGTERM/SIGINT → `CancellationToken`, and draining a
 //!   `TaskTracker` within a grace period.
+//! - [`process`]: the standard `main` of a service binary, tying the above
+//!   together.
 
 pub mod config;
 pub mod error;
 pub mod health;
+pub mod process;
 pub mod shutdown;
 pub mod telemetry;
 
 pub use error::Error;
 pub use health::{HealthServer, Readiness};
+pub use process::{BoxError, Process, service_main};
 pub use telemetry::{LogFormat, TelemetryConfig, TelemetryGuard};
