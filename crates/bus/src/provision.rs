@@ -110,23 +110,19 @@ async fn ensure_switches(
     subjects: &Subjects,
     topology: &Topology,
 ) -> Result<String, Error> {
-    let bucket = subjects.switches_bucket();
-    let config = kv::Config {
-        bucket: bucket.clone(),
-        description: "sluice kill switches: <workflow> and <workflow>.<action>".into(),
-        // A little history lets `sluice` show who flipped a switch and when.
-        history: 10,
-        storage: stream::StorageType::File,
-        num_replicas: topology.switches_replicas.max(1),
-        ..Default::default()
-    };
-    js.create_or_update_key_value(config)
-        .await
-        .map_err(|source| Error::Bucket {
-            bucket: bucket.clone(),
-            source: source.into(),
-        })?;
-    Ok(bucket)
+    ensure_bucket(
+        js,
+        kv::Config {
+            bucket: subjects.switches_bucket(),
+            description: "sluice kill switches: <workflow> and <workflow>.<action>".into(),
+            // A little history lets `sluice` show who flipped a switch and when.
+            history: 10,
+            storage: stream::StorageType::File,
+            num_replicas: topology.switches_replicas.max(1),
+            ..Default::default()
+        },
+    )
+    .await
 }
 
 async fn ensure_conversations(
@@ -134,19 +130,27 @@ async fn ensure_conversations(
     subjects: &Subjects,
     topology: &Topology,
 ) -> Result<String, Error> {
-    let bucket = subjects.conversations_bucket();
-    let config = kv::Config {
-        bucket: bucket.clone(),
-        description: "sluice open clarifications: <workflow>.<conversation>".into(),
-        // The bucket's max age is the clarification's time to live: an
-        // answer after it starts a new request from scratch.
-        max_age: topology
-            .conversation_ttl
-            .unwrap_or(crate::conversations::DEFAULT_TTL),
-        storage: stream::StorageType::File,
-        num_replicas: topology.switches_replicas.max(1),
-        ..Default::default()
-    };
+    ensure_bucket(
+        js,
+        kv::Config {
+            bucket: subjects.conversations_bucket(),
+            description: "sluice open clarifications: <workflow>.<conversation>".into(),
+            // The bucket's max age is the clarification's time to live: an
+            // answer after it starts a new request from scratch.
+            max_age: topology
+                .conversation_ttl
+                .unwrap_or(crate::conversations::DEFAULT_TTL),
+            storage: stream::StorageType::File,
+            num_replicas: topology.switches_replicas.max(1),
+            ..Default::default()
+        },
+    )
+    .await
+}
+
+/// Creates the bucket or updates it to `config`; returns its name.
+async fn ensure_bucket(js: &jetstream::Context, config: kv::Config) -> Result<String, Error> {
+    let bucket = config.bucket.clone();
     js.create_or_update_key_value(config)
         .await
         .map_err(|source| Error::Bucket {
