@@ -28,6 +28,12 @@ pub struct Setup {
     pub lease_ms: u64,
     pub timeout_ms: i64,
     pub on_ambiguous: AmbiguityPolicy,
+    /// Whether `Env::start` runs an executor in-process (the process-kill
+    /// tests run the binary first and add one later with `Env::spawn`).
+    pub in_process: bool,
+    /// How long the broker waits for an ack before redelivering: what
+    /// brings a killed executor's message back.
+    pub ack_wait: Duration,
 }
 
 impl Default for Setup {
@@ -38,6 +44,8 @@ impl Default for Setup {
             lease_ms: 10_000,
             timeout_ms: 2_000,
             on_ambiguous: AmbiguityPolicy::Review,
+            in_process: true,
+            ack_wait: Duration::from_secs(10),
         }
     }
 }
@@ -57,7 +65,7 @@ impl Env {
     pub async fn start(setup: Setup) -> anyhow::Result<Self> {
         let nats = TestNats::new().await?;
         let bus = Bus::new(nats.client.clone(), nats.subjects.clone());
-        bus.provision(&topology()).await?;
+        bus.provision(&topology(setup.ack_wait)).await?;
         let ledger_db = TestDb::new().await?;
         let ledger = TestLedger::start(&ledger_db).await?;
         let booking_db = TestDb::new().await?;
@@ -92,18 +100,26 @@ impl Env {
             failpoint: setup.failpoint,
             ..Options::default()
         };
-        let executor = Executor::with_workflows(options, vec![workflow(&setup, &booking)?]).await?;
-        let task = tokio::spawn(executor.run(shutdown.clone()));
-        Ok(Self {
+        let mut env = Self {
             nats,
             bus,
             ledger,
             booking,
             http: reqwest::Client::new(),
             shutdown,
-            executor: Some(task),
+            executor: None,
             _dbs: (ledger_db, booking_db),
-        })
+        };
+        if setup.in_process {
+            let workflows = vec![workflow(&setup, &env.booking)?];
+            env.spawn(Executor::with_workflows(options, workflows).await?);
+        }
+        Ok(env)
+    }
+
+    /// Runs `executor` in-process until `stop`.
+    pub fn spawn(&mut self, executor: Executor) {
+        self.executor = Some(tokio::spawn(executor.run(self.shutdown.clone())));
     }
 
     /// Records the execution up to `AUTO_ACTION_PENDING` (what ingest,
@@ -259,7 +275,7 @@ impl Env {
     }
 }
 
-fn topology() -> Topology {
+fn topology(ack_wait: Duration) -> Topology {
     let hour = Duration::from_secs(3600);
     let stream = StreamSettings::new(hour, Duration::from_secs(120));
     Topology {
@@ -271,7 +287,7 @@ fn topology() -> Topology {
             events: stream,
         },
         consumers: ConsumerSettings {
-            ack_wait: Duration::from_secs(10),
+            ack_wait,
             max_deliver: 30,
             max_ack_pending: 100,
         },

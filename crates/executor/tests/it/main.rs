@@ -6,3 +6,4 @@ mod common;
 mod crash;
 mod execute;
 mod failures;
+mod process_kill;
