@@ -7,6 +7,11 @@
 pub mod admin;
 pub mod config;
 pub mod dev;
+pub mod error;
+pub mod executions;
+pub mod output;
+pub mod timeline;
+pub mod trace;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -14,10 +19,24 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 pub use config::CliConfig;
+pub use error::{CliError, exit_code};
+
+const LONG_ABOUT: &str = "\
+Operate a Sluice installation.
+
+Human-readable output by default; --json for scripts. Configuration:
+defaults < --config file < SLUICE_* environment < flags.
+
+Exit codes:
+  0  ok
+  1  the operation failed
+  2  usage or configuration error
+  3  not found (no such execution or correlation id)
+  4  cannot reach NATS or the ledger";
 
 /// `sluice` — operate a Sluice installation.
 #[derive(Debug, Parser)]
-#[command(name = "sluice", version, about)]
+#[command(name = "sluice", version, about, long_about = LONG_ABOUT)]
 pub struct Cli {
     /// A TOML configuration file.
     #[arg(long, global = true)]
@@ -28,6 +47,14 @@ pub struct Cli {
     /// Prefix of every subject, stream and bucket [env: SLUICE_PREFIX].
     #[arg(long, global = true)]
     pub prefix: Option<String>,
+    /// The ledger's gRPC endpoint [env: SLUICE_LEDGER_URL; default
+    /// http://127.0.0.1:50051].
+    #[arg(long, global = true)]
+    pub ledger_url: Option<String>,
+    /// Operator bearer token for the ledger [env: SLUICE_LEDGER_TOKEN]. Prefer
+    /// the environment: a flag shows in the process list.
+    #[arg(long, global = true)]
+    pub token: Option<Secret>,
     /// Print JSON instead of a human summary.
     #[arg(long, global = true)]
     pub json: bool,
@@ -44,6 +71,31 @@ pub enum Command {
     Admin(admin::AdminCommand),
     /// Run every service and the example booking service in one process.
     Dev(dev::DevArgs),
+    /// Executions as the ledger records them.
+    #[command(subcommand)]
+    Executions(executions::ExecutionsCommand),
+    /// The timeline of an execution, or of every execution a correlation id
+    /// started: each stage in order with timings, model and prompt, gate
+    /// decision, effects and errors.
+    Trace(trace::TraceArgs),
+}
+
+/// A credential from a flag: parsed like a string, never printed.
+#[derive(Clone)]
+pub struct Secret(pub String);
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self(s.to_owned()))
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(…)")
+    }
 }
 
 /// Runs the parsed command with the process environment `env`, writing its
@@ -60,11 +112,19 @@ pub async fn run(
     if let Some(prefix) = &cli.prefix {
         overrides.push(("prefix", prefix.clone()));
     }
+    if let Some(url) = &cli.ledger_url {
+        overrides.push(("ledger_url", url.clone()));
+    }
+    if let Some(Secret(token)) = &cli.token {
+        overrides.push(("ledger_token", token.clone()));
+    }
     let env: Vec<(String, String)> = env.into_iter().collect();
     let config: CliConfig =
         sluice_runtime::config::load(cli.config.as_deref(), env.clone(), &overrides)?;
     match cli.command {
         Command::Admin(command) => admin::run(command, &config, cli.json, out).await,
         Command::Dev(args) => dev::run(args, &config, env).await,
+        Command::Executions(command) => executions::run(command, &config, cli.json, out).await,
+        Command::Trace(args) => trace::run(args, &config, cli.json, out).await,
     }
 }

@@ -23,7 +23,8 @@ fn main() -> ExitCode {
         Err(err) => {
             // One line an operator can act on: the chain of causes, no backtrace.
             eprintln!("sluice: {}", format!("{err:#}").replace('\n', " "));
-            ExitCode::FAILURE
+            // The documented exit codes (see `sluice --help`).
+            ExitCode::from(sluice_cli::exit_code(&err))
         }
     }
 }

@@ -5,3 +5,4 @@
 mod pipeline;
 mod provision;
 mod stack;
+mod trace;

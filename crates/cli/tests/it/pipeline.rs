@@ -114,8 +114,8 @@ async fn a_clarification_reply_completes_the_earlier_request() -> anyhow::Result
         )
         .await?;
     env.settles_in(&ask, "CLARIFICATION_REQUESTED").await?;
-    let question = env.messages(&ask).await?;
-    assert_eq!(question.len(), 1);
+    let question = env.messages_eventually(&ask, 1).await?;
+    assert_eq!(question.len(), 1, "one question: {question:?}");
     let text = question[0]["text"]
         .as_str()
         .unwrap_or_default()

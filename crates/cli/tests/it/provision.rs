@@ -87,7 +87,7 @@ fn unreachable_nats_is_one_clear_line_and_a_failure() {
             ("SLUICE_CONNECT_TIMEOUT_MS", "2000"),
         ],
     );
-    assert!(!out.status.success());
+    assert_eq!(out.status.code(), Some(4), "cannot reach NATS");
     let line = stderr_line(&out);
     assert!(
         line.starts_with("sluice: cannot connect to NATS at nats://127.0.0.1:1"),
@@ -110,7 +110,7 @@ fn bad_configuration_is_one_clear_line_and_a_failure() {
         ],
         &[("SLUICE_CONNECT_TIMEOUT_MS", "soon")],
     );
-    assert!(!out.status.success());
+    assert_eq!(out.status.code(), Some(2), "a configuration error");
     let line = stderr_line(&out);
     assert!(line.contains("connect_timeout_ms"), "{line}");
     assert_eq!(line.lines().count(), 1, "{line}");

@@ -154,6 +154,24 @@ impl Env {
         Ok(list["messages"].as_array().cloned().unwrap_or_default())
     }
 
+    /// Waits until the outbound endpoint has received `count` messages for
+    /// `id`. A clarification's question is sent after the execution reached
+    /// its terminal state, so the state alone does not say it has gone out.
+    pub async fn messages_eventually(&self, id: &str, count: usize) -> anyhow::Result<Vec<Value>> {
+        eventually(
+            &format!("{count} message(s) for {id}"),
+            Duration::from_secs(30),
+            || async {
+                let messages = self.messages(id).await?;
+                check(messages.len() >= count, || {
+                    format!("{} message(s)", messages.len())
+                })?;
+                Ok(messages)
+            },
+        )
+        .await
+    }
+
     /// Sets the booking service's faults.
     pub async fn faults(&self, faults: Value) -> anyhow::Result<()> {
         let url = format!("http://{}/admin/faults", self.stack.booking);
