@@ -97,6 +97,30 @@ pub(super) async fn spawn_pipeline(
     Ok(())
 }
 
+/// Starts the dead-letter service, which indexes every dead letter of the
+/// stack in the ledger and announces it.
+pub(super) async fn spawn_deadletter(
+    options: &StackOptions,
+    ledger_url: &str,
+    services: &mut Services,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<()> {
+    let deadletter = sluice_deadletter::Service::new(sluice_deadletter::Options {
+        nats: options.nats.clone(),
+        ledger: sluice_deadletter::LedgerOptions {
+            url: ledger_url.to_owned(),
+            ..Default::default()
+        },
+        http_listen: None,
+        ..Default::default()
+    })
+    .await
+    .context("starting the dead-letter service")?;
+    let stop = shutdown.clone();
+    services.spawn(async move { Ok(deadletter.run(stop).await?) });
+    Ok(())
+}
+
 /// Starts ingest and returns the address its HTTP API listens on.
 pub(super) async fn start_ingest(
     options: &StackOptions,

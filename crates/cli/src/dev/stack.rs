@@ -67,7 +67,7 @@ pub struct Stack {
 
 impl Stack {
     /// Provisions the topology, starts the ledger and the booking service,
-    /// then the five pipeline services.
+    /// then the five pipeline services and the dead-letter service.
     pub async fn start(options: StackOptions) -> anyhow::Result<Self> {
         let shutdown = CancellationToken::new();
         let mut services = JoinSet::new();
@@ -102,6 +102,7 @@ impl Stack {
             &shutdown,
         )
         .await?;
+        super::services::spawn_deadletter(&options, &ledger_url, &mut services, &shutdown).await?;
         let ingest =
             super::services::start_ingest(&options, &ledger_url, &mut services, &shutdown).await?;
         Ok(Self {

@@ -1,0 +1,30 @@
+//! The Sluice dead-letter service.
+//!
+//! It consumes two streams with durable consumers of its own, so nothing is
+//! lost while it is down:
+//!
+//! - `<prefix>.dlq.>` (the dead-letter stream): every dead letter there is
+//!   indexed in the ledger with `RecordDeadLetter`, which is idempotent by
+//!   the ORIGINAL stream and sequence. On a new entry the execution moves to
+//!   `DEAD_LETTERED` and `<prefix>.events.dead_lettered.<workflow>` is
+//!   announced.
+//! - the advisories stream (JetStream max-deliveries and terminated
+//!   advisories): an advisory is only a pointer, so the original message is
+//!   read by stream sequence and dead-lettered with the same
+//!   `dlq:<stream>:<seq>` id the bus uses. The dead-letter stream drops it if
+//!   the bus already dead-lettered that message, and the first consumer
+//!   indexes it otherwise: one message, one entry, whichever paths report it.
+
+mod advisory;
+mod consumers;
+mod entry;
+mod error;
+mod index;
+mod options;
+mod service;
+
+pub use consumers::{ADVISORIES_CONSUMER, DEAD_LETTERS_CONSUMER};
+pub use entry::new_dead_letter;
+pub use error::Error;
+pub use options::{LedgerOptions, Options};
+pub use service::{Service, run};

@@ -1,0 +1,70 @@
+//! `Options → Service → run(shutdown)`.
+
+use sluice_bus::{Bus, ConsumeLoop};
+use sluice_core::Stage;
+use sluice_ledger::LedgerClient;
+use tokio_util::sync::CancellationToken;
+
+use crate::advisory::Advisories;
+use crate::index::Indexer;
+use crate::{Error, Options, consumers};
+
+/// The dead-letter service: connected to NATS, with a ledger client.
+pub struct Service {
+    options: Options,
+    bus: Bus,
+    ledger: LedgerClient,
+}
+
+impl Service {
+    /// Connects to NATS and creates the (lazily connected) ledger client.
+    pub async fn new(options: Options) -> Result<Self, Error> {
+        let bus = Bus::connect(&options.nats, "sluice-deadletter").await?;
+        let ledger = options.ledger.connect()?;
+        Ok(Self {
+            options,
+            bus,
+            ledger,
+        })
+    }
+
+    /// Creates its two durable consumers and consumes both until `shutdown`,
+    /// then drains in-flight entries. The streams must exist (provisioned).
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), Error> {
+        let (js, subjects) = (self.bus.jetstream(), self.bus.subjects());
+        let ack_wait = self.options.ack_wait();
+        let dead_letters = consumers::dead_letters(js, subjects, ack_wait).await?;
+        let advisories = consumers::advisories(js, subjects, ack_wait).await?;
+        // The handlers never return `DeadLetter` (and the consumers have no
+        // final delivery), so this subject is never published to; the loop
+        // only needs one.
+        let unused = subjects.dead_letter(Stage::Ingest, "deadletter")?;
+        let consume = self.options.consume();
+        let index_loop = ConsumeLoop::new(js.clone(), dead_letters, unused.clone(), consume)?;
+        let advisory_loop = ConsumeLoop::new(js.clone(), advisories, unused, consume)?;
+
+        let indexer = Indexer::new(self.bus.clone(), self.ledger);
+        let index = move |delivery| {
+            let indexer = indexer.clone();
+            async move { indexer.handle(delivery).await }
+        };
+        let reporter = Advisories::new(self.bus.advisory_dead_letter());
+        let report = move |delivery| {
+            let reporter = reporter.clone();
+            async move { reporter.handle(delivery).await }
+        };
+        tracing::info!("dead-letter service consuming");
+        let (indexed, reported) = tokio::join!(
+            index_loop.run(index, shutdown.clone()),
+            advisory_loop.run(report, shutdown),
+        );
+        indexed?;
+        reported?;
+        Ok(())
+    }
+}
+
+/// Runs the dead-letter service with `options` until `shutdown`.
+pub async fn run(options: Options, shutdown: CancellationToken) -> Result<(), Error> {
+    Service::new(options).await?.run(shutdown).await
+}
