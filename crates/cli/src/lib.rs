@@ -10,6 +10,7 @@ pub mod dev;
 pub mod error;
 pub mod executions;
 pub mod output;
+pub mod review;
 pub mod timeline;
 pub mod trace;
 
@@ -74,6 +75,9 @@ pub enum Command {
     /// Executions as the ledger records them.
     #[command(subcommand)]
     Executions(executions::ExecutionsCommand),
+    /// Executions waiting for a person: list, show, approve, reject, escalate.
+    #[command(subcommand)]
+    Review(review::ReviewCommand),
     /// The timeline of an execution, or of every execution a correlation id
     /// started: each stage in order with timings, model and prompt, gate
     /// decision, effects and errors.
@@ -125,6 +129,7 @@ pub async fn run(
         Command::Admin(command) => admin::run(command, &config, cli.json, out).await,
         Command::Dev(args) => dev::run(args, &config, env).await,
         Command::Executions(command) => executions::run(command, &config, cli.json, out).await,
+        Command::Review(command) => review::run(command, &config, cli.json, out).await,
         Command::Trace(args) => trace::run(args, &config, cli.json, out).await,
     }
 }

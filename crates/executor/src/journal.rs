@@ -1,9 +1,9 @@
 //! The execution's state moves made by the executor, with what it knows.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use sluice_bus::ExecutionEvent;
 use sluice_core::{Envelope, State};
-use sluice_ledger::{LedgerClient, Origin, Transition};
+use sluice_ledger::{LedgerClient, NewReviewItem, Origin, ReviewKind, Transition};
 use tonic_code::is_refusal;
 
 use crate::service::Inner;
@@ -142,6 +142,7 @@ impl<'a> Journal<'a> {
             tracing::info!(state = %self.state, "execution moved on; not sending to review");
             return Ok(());
         }
+        self.open_review_item(unknown, reason, &detail).await?;
         let mut event = ExecutionEvent::new(self.envelope, State::NeedsReview, reason);
         event.detail = detail;
         inner.bus.announce(&event).await?;
@@ -149,6 +150,57 @@ impl<'a> Journal<'a> {
             .increment(1);
         Ok(())
     }
+}
+
+impl Journal<'_> {
+    /// Opens the review item a person decides on, with the handoff and the
+    /// envelope to resume from; deduped by (execution, generation), so a
+    /// redelivery finds the existing item.
+    async fn open_review_item(
+        &self,
+        unknown: bool,
+        reason: &str,
+        detail: &Value,
+    ) -> Result<(), crate::handler::StageError> {
+        let item = NewReviewItem {
+            execution_id: self.envelope.execution_id,
+            generation: self.generation.to_owned(),
+            kind: ReviewKind::NeedsReview,
+            handoff: handoff(self.envelope, unknown, reason, detail)?,
+            sla_due_at: None,
+        };
+        self.ledger.create_review_item(&item).await?;
+        Ok(())
+    }
+}
+
+/// What a reviewer needs: what the user wanted, what was collected, what was
+/// attempted and returned, why the executor stopped, what decision is
+/// missing, and the envelope an approval resumes from.
+fn handoff(
+    envelope: &Envelope,
+    unknown: bool,
+    reason: &str,
+    detail: &Value,
+) -> Result<Value, serde_json::Error> {
+    let interpretation = envelope.interpretation.as_ref();
+    let decision_needed = if unknown {
+        "check the target system: if the effect happened, reject (close); if not, approve to retry with the same key"
+    } else {
+        "correct the request and approve, or reject"
+    };
+    Ok(json!({
+        "requested": envelope.data,
+        "collected": interpretation.map(|i| &i.contract),
+        "proposed_action": interpretation.and_then(|i| i.proposed_action.as_ref()),
+        "actions_attempted": envelope.actions.iter().map(|a| &a.action).collect::<Vec<_>>(),
+        "systems_returned": envelope.actions.iter().map(|a| &a.response).collect::<Vec<_>>(),
+        "stopped_at": detail,
+        "why_stopped": reason,
+        "effect_unknown": unknown,
+        "decision_needed": decision_needed,
+        "envelope": serde_json::to_value(envelope)?,
+    }))
 }
 
 mod tonic_code {

@@ -63,3 +63,13 @@ fn collected(interpretation: &Interpretation) -> Value {
     }
     Value::Object(out)
 }
+
+/// The handoff as stored on the review item: `handoff` plus the envelope
+/// under `envelope`, so an approval can resume the same execution.
+pub fn with_envelope(handoff: &Value, envelope: &Envelope) -> Result<Value, serde_json::Error> {
+    let mut stored = handoff.clone();
+    if let Some(fields) = stored.as_object_mut() {
+        fields.insert("envelope".to_owned(), serde_json::to_value(envelope)?);
+    }
+    Ok(stored)
+}

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use sluice_bus::{Bus, Delivery, ExecutionEvent, HandlerError, Outcome};
 use sluice_core::pipeline::Interpretation;
 use sluice_core::{Envelope, FailureClass, Stage, State, headers};
-use sluice_ledger::{LedgerClient, Origin, Transition};
+use sluice_ledger::{LedgerClient, NewReviewItem, Origin, ReviewKind, Transition};
 use tracing::Instrument as _;
 
 use crate::store::{self, Stored};
@@ -227,6 +227,9 @@ impl Pass<'_> {
         {
             return outcome;
         }
+        if let Err(outcome) = self.open_review_item(envelope, reason).await {
+            return outcome;
+        }
         let mut event = ExecutionEvent::new(
             envelope,
             State::NeedsReview,
@@ -237,6 +240,33 @@ impl Pass<'_> {
             Ok(_) => Outcome::Done,
             Err(e) => retry("announce review", &e),
         }
+    }
+
+    /// Opens the review item a person decides on; the ledger dedupes by
+    /// (execution, generation), so a redelivery finds the existing one.
+    async fn open_review_item(&self, envelope: &Envelope, reason: &str) -> Result<(), Outcome> {
+        let handoff = json!({
+            "requested": envelope.data,
+            "collected": null,
+            "actions_attempted": [],
+            "systems_returned": [],
+            "why_stopped": format!("the request could not be interpreted: {reason}"),
+            "decision_needed": "handle the request by hand and reject (close), or escalate",
+            "envelope": envelope,
+        });
+        let item = NewReviewItem {
+            execution_id: self.execution_id,
+            generation: self.generation.clone(),
+            kind: ReviewKind::NeedsReview,
+            handoff,
+            sla_due_at: None,
+        };
+        self.ctx
+            .ledger
+            .create_review_item(&item)
+            .await
+            .map(|_| ())
+            .map_err(|e| retry("open review item", &e))
     }
 
     /// The reference time for relative dates: the message's own timestamp

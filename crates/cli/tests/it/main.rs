@@ -4,5 +4,6 @@
 
 mod pipeline;
 mod provision;
+mod review;
 mod stack;
 mod trace;

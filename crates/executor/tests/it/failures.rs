@@ -61,5 +61,20 @@ async fn apply_then_drop_with_keys_ignored_goes_to_review() -> anyhow::Result<()
     assert!(key.effect_attempted);
     let event = env.announced(State::NeedsReview).await?;
     assert_eq!(event["detail"]["what"], "ambiguous_answer");
+    // A review item with the handoff and the envelope to resume from.
+    let filter = sluice_ledger::ReviewFilter::default();
+    let items = env.ledger.client.list_review_items(&filter).await?.items;
+    assert_eq!(items.len(), 1, "{items:?}");
+    let item = &items[0];
+    assert_eq!(item.execution_id, *envelope.execution_id.as_uuid());
+    assert_eq!(item.kind, sluice_ledger::ReviewKind::NeedsReview);
+    let h = &item.handoff;
+    assert_eq!(h["effect_unknown"], true);
+    assert_eq!(h["stopped_at"]["what"], "ambiguous_answer");
+    assert!(h["why_stopped"].is_string() && h["decision_needed"].is_string());
+    assert_eq!(
+        h["envelope"]["execution_id"],
+        envelope.execution_id.to_string()
+    );
     env.stop().await
 }

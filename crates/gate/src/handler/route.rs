@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use sluice_bus::{ExecutionEvent, HandlerError, Outcome, PendingRequest};
 use sluice_core::pipeline::GateDecision;
 use sluice_core::{Envelope, Stage, State};
-use sluice_ledger::Transition;
+use sluice_ledger::{NewReviewItem, ReviewKind, Transition};
 
 use super::{Ctx, Gate, refused, transition};
 use crate::rules::{Evaluation, Route};
@@ -65,7 +65,33 @@ impl Gate {
         if !self.moved(&t).await? {
             return Ok(Outcome::Done);
         }
+        self.open_review_item(ctx, to, &handoff).await?;
         self.announce(ctx, to, &decision.summary, handoff).await
+    }
+
+    /// Opens the review item a person decides on, with the handoff and the
+    /// envelope to resume from. The ledger dedupes by (execution,
+    /// generation), so a redelivery finds the existing item.
+    async fn open_review_item(
+        &self,
+        ctx: &Ctx<'_>,
+        to: State,
+        handoff: &Value,
+    ) -> Result<(), HandlerError> {
+        let kind = if to == State::NeedsReview {
+            ReviewKind::NeedsReview
+        } else {
+            ReviewKind::Review
+        };
+        let item = NewReviewItem {
+            execution_id: ctx.envelope.execution_id,
+            generation: ctx.generation.clone(),
+            kind,
+            handoff: handoff::with_envelope(handoff, &ctx.envelope)?,
+            sla_due_at: None,
+        };
+        self.inner.ledger.create_review_item(&item).await?;
+        Ok(())
     }
 
     async fn clarify(

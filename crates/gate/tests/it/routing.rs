@@ -103,6 +103,25 @@ async fn a_party_of_forty_goes_to_review_with_the_handoff_context() {
             .unwrap()
             .contains("create_booking")
     );
+    // The review item carries the same handoff and the envelope to resume.
+    let filter = sluice_ledger::ReviewFilter::default();
+    let items = env
+        .ledger
+        .client
+        .list_review_items(&filter)
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(items.len(), 1, "{items:?}");
+    let item = &items[0];
+    assert_eq!(item.kind, sluice_ledger::ReviewKind::Review);
+    assert_eq!(item.status, sluice_ledger::ReviewStatus::Open);
+    assert_eq!(item.handoff["failed_rules"], h["failed_rules"]);
+    assert_eq!(item.handoff["requested"], text);
+    assert_eq!(
+        item.handoff["envelope"]["execution_id"],
+        e.execution_id.to_string()
+    );
     assert!(env.stage_messages(Stage::Execute).await.is_empty());
     env.stop().await;
 }

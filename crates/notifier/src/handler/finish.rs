@@ -3,7 +3,7 @@
 use serde_json::json;
 use sluice_bus::{ExecutionEvent, HandlerError, Outcome};
 use sluice_core::{Envelope, State};
-use sluice_ledger::Transition;
+use sluice_ledger::{NewReviewItem, ReviewKind, Transition};
 
 use super::{Ctx, Kind, Notifier};
 
@@ -65,11 +65,43 @@ impl Notifier {
         if !self.moved(&t).await? {
             return Ok(Outcome::Done);
         }
+        if to == State::NeedsReview {
+            self.open_review_item(ctx, reason, outcome).await?;
+        }
         let mut event = ExecutionEvent::new(&ctx.envelope, to, outcome);
         event.external_id = external_id(&ctx.envelope);
         event.detail = json!({ "reason": reason });
         self.inner.bus.announce(&event).await?;
         Ok(Outcome::Done)
+    }
+
+    /// Opens the review item a person decides on; the ledger dedupes by
+    /// (execution, generation), so a redelivery finds the existing one.
+    async fn open_review_item(
+        &self,
+        ctx: &Ctx,
+        reason: &str,
+        outcome: &str,
+    ) -> Result<(), HandlerError> {
+        let envelope = &ctx.envelope;
+        let handoff = json!({
+            "requested": envelope.data,
+            "collected": envelope.interpretation.as_ref().map(|i| &i.contract),
+            "actions_attempted": envelope.actions.iter().map(|a| &a.action).collect::<Vec<_>>(),
+            "systems_returned": envelope.actions.iter().map(|a| &a.response).collect::<Vec<_>>(),
+            "why_stopped": format!("{outcome}: {reason}"),
+            "decision_needed": "check whether the user received the confirmation; reject (close) if so, else escalate",
+            "envelope": serde_json::to_value(envelope)?,
+        });
+        let item = NewReviewItem {
+            execution_id: envelope.execution_id,
+            generation: ctx.generation.clone(),
+            kind: ReviewKind::NeedsReview,
+            handoff,
+            sla_due_at: None,
+        };
+        self.inner.ledger.create_review_item(&item).await?;
+        Ok(())
     }
 
     /// Applies `t`; `false` when the ledger refuses (the execution is elsewhere).

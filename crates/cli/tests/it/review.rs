@@ -1,0 +1,173 @@
+//! `sluice review …`: the real binary deciding review items of a whole
+//! stack — approve with a correction resumes the execution to one corrected
+//! booking, a correction that breaks a rule is refused, reject closes.
+
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::stack::{Env, whatsapp};
+
+/// Runs `sluice` against `env` off the runtime's thread (the stack it talks
+/// to runs on it).
+async fn sluice(env: &Env, args: &[&str]) -> Output {
+    let mut all: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    all.extend([
+        "--ledger-url".to_owned(),
+        format!("http://{}", env.stack.ledger),
+        "--nats-url".to_owned(),
+        env.nats.url.clone(),
+        "--prefix".to_owned(),
+        env.nats.subjects.prefix().to_owned(),
+    ]);
+    // The repository root, where `workflows/` (approve's default) lives.
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_sluice"))
+            .args(all)
+            .env_remove("SLUICE_LEDGER_URL")
+            .env_remove("SLUICE_LEDGER_TOKEN")
+            .env("SLUICE_CONNECT_TIMEOUT_MS", "3000")
+            .current_dir(root)
+            .output()
+            .expect("run sluice")
+    })
+    .await
+    .expect("join")
+}
+
+fn ok(out: &Output) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The review items `sluice review list --json` shows.
+async fn listed(env: &Env, extra: &[&str]) -> Vec<Value> {
+    let mut args = vec!["review", "list", "--json"];
+    args.extend_from_slice(extra);
+    let json: Value = serde_json::from_str(&ok(&sluice(env, &args).await)).expect("json");
+    json["items"].as_array().cloned().unwrap_or_default()
+}
+
+/// Sends a party of forty and waits for its review item; returns the
+/// execution id and the item id.
+async fn party_of_forty(env: &Env, wamid: &str) -> anyhow::Result<(String, String)> {
+    let msg = whatsapp(
+        wamid,
+        "34600000009",
+        "A table for 40 tomorrow at nine, please.",
+    );
+    let id = env.accepted(wamid, &msg).await?;
+    env.settles_in(&id, "HUMAN_REVIEW_PENDING").await?;
+    let items = listed(env, &["--status", "open"]).await;
+    let item = items
+        .iter()
+        .find(|i| i["execution_id"] == id.as_str())
+        .unwrap_or_else(|| panic!("no open item for {id}: {items:?}"));
+    assert_eq!(item["kind"], "review");
+    assert_eq!(item["handoff"]["collected"]["party_size"]["value"], 40);
+    assert!(item["handoff"].get("envelope").is_none(), "{item}");
+    Ok((id, item["id"].to_string()))
+}
+
+async fn booking(env: &Env, key: &str) -> anyhow::Result<Value> {
+    let url = format!("http://{}/bookings/by-key/{key}", env.stack.booking);
+    Ok(reqwest::get(url).await?.error_for_status()?.json().await?)
+}
+
+#[tokio::test]
+async fn approve_with_a_correction_books_once_and_a_rule_breaking_one_is_refused()
+-> anyhow::Result<()> {
+    let env = Env::start(Duration::from_secs(60)).await?;
+    let (id, item) = party_of_forty(&env, "wamid.forty").await?;
+
+    // A correction that breaks a rule: refused, naming it; nothing decided.
+    let refused = sluice(
+        &env,
+        &[
+            "review",
+            "approve",
+            &item,
+            "--reason",
+            "ok",
+            "--set",
+            "party_size=400",
+        ],
+    )
+    .await;
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("party_size"), "{stderr}");
+    assert_eq!(listed(&env, &["--status", "open"]).await.len(), 1);
+    assert_eq!(env.execution(&id).await?["state"], "HUMAN_REVIEW_PENDING");
+
+    // A valid correction: decided, resumed, one booking of twelve.
+    let approved = sluice(
+        &env,
+        &[
+            "review",
+            "approve",
+            &item,
+            "--reason",
+            "ok",
+            "--set",
+            "party_size=12",
+        ],
+    )
+    .await;
+    let text = ok(&approved);
+    assert!(text.contains("APPROVED"), "{text}");
+    let view = env.settles_in(&id, "COMPLETED").await?;
+    let counts = env.bookings().await?;
+    assert_eq!(counts["total"], 1, "{counts}");
+    let booked = booking(&env, "reservation:whatsapp:wamid.forty").await?;
+    assert_eq!(booked["party_size"], 12, "{booked}");
+    let journal = view["journal"].as_array().cloned().unwrap_or_default();
+    let decision = journal
+        .iter()
+        .find(|e| e["to"] == "HUMAN_APPROVED")
+        .unwrap_or_else(|| panic!("no HUMAN_APPROVED in {view}"));
+    assert_eq!(decision["detail"]["manually_corrected"], true, "{decision}");
+
+    // The item shows as decided, with its audit trail.
+    let shown = ok(&sluice(&env, &["review", "show", &item]).await);
+    assert!(
+        shown.contains("APPROVED") && shown.contains("review.approve"),
+        "{shown}"
+    );
+    env.stop().await
+}
+
+#[tokio::test]
+async fn reject_closes_and_escalate_escalates_with_no_booking() -> anyhow::Result<()> {
+    let env = Env::start(Duration::from_secs(60)).await?;
+    let (id, item) = party_of_forty(&env, "wamid.no").await?;
+    // The human views: a table row, and the handoff in plain language.
+    let table = ok(&sluice(&env, &["review", "list"]).await);
+    assert!(table.starts_with("ID  "), "{table}");
+    assert!(table.contains(&id) && table.contains("OPEN"), "{table}");
+    let shown = ok(&sluice(&env, &["review", "show", &item]).await);
+    assert!(
+        shown.contains("The user wanted:  A table for 40"),
+        "{shown}"
+    );
+    assert!(shown.contains("party_size: 40"), "{shown}");
+    assert!(shown.contains("Why it stopped:"), "{shown}");
+    let text = ok(&sluice(&env, &["review", "reject", &item, "--reason", "too many"]).await);
+    assert!(text.contains("REJECTED"), "{text}");
+    env.settles_in(&id, "CLOSED").await?;
+    assert_eq!(listed(&env, &["--status", "rejected"]).await.len(), 1);
+
+    let (up, item) = party_of_forty(&env, "wamid.up").await?;
+    let args = ["review", "escalate", &item, "--reason", "ask the manager"];
+    let text = ok(&sluice(&env, &args).await);
+    assert!(text.contains("ESCALATED"), "{text}");
+    env.settles_in(&up, "ESCALATED").await?;
+    // Decided items cannot be decided again.
+    let again = sluice(&env, &["review", "reject", &item, "--reason", "x"]).await;
+    assert_eq!(again.status.code(), Some(1));
+    assert_eq!(env.bookings().await?["total"], 0);
+    env.stop().await
+}
