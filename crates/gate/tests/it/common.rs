@@ -3,16 +3,14 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use async_nats::jetstream::message::StreamMessage;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use sluice_bus::{Bus, ConsumerSettings, StreamSettings, StreamsConfig, Topology};
 use sluice_core::pipeline::Interpretation;
-use sluice_core::subjects::StreamKind;
 use sluice_core::{CorrelationId, Envelope, Stage, State};
 use sluice_gate::{Clock, LedgerOptions, Options, Service};
-use sluice_ledger::{JournalEntry, Origin, Transition};
-use sluice_testkit::{TestDb, TestLedger, TestNats, eventually};
+use sluice_ledger::JournalEntry;
+use sluice_testkit::{TestDb, TestLedger, TestNats, eventually, pipeline};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -128,27 +126,9 @@ impl Env {
             State::ModelCompleted,
             State::OutputValidated,
         ];
-        let mut from = None;
-        for to in path {
-            let t = Transition {
-                execution_id: envelope.execution_id,
-                from,
-                to,
-                stage: String::new(),
-                generation: "0".into(),
-                detail: None,
-                exception_reason: None,
-                final_outcome: None,
-                origin: Origin {
-                    workflow: envelope.workflow.clone(),
-                    source: envelope.source.clone(),
-                    event_id: envelope.event_id.clone(),
-                    correlation_id: envelope.correlation_id.as_str().to_owned(),
-                },
-            };
-            self.ledger.client.record_transition(&t).await.unwrap();
-            from = Some(to);
-        }
+        pipeline::record_path(&self.ledger.client, envelope, &path)
+            .await
+            .unwrap();
     }
 
     /// Records the execution and publishes it to the gate stage.
@@ -162,64 +142,26 @@ impl Env {
     }
 
     pub async fn state(&self, envelope: &Envelope) -> (String, Vec<JournalEntry>) {
-        let (execution, journal) = self
-            .ledger
-            .client
-            .get_execution(envelope.execution_id)
+        pipeline::state_of(&self.ledger.client, envelope)
             .await
-            .unwrap();
-        (execution.state, journal)
+            .unwrap()
     }
 
     /// Waits until the execution reaches `state`; returns its journal.
     pub async fn wait_for(&self, envelope: &Envelope, state: State) -> Vec<JournalEntry> {
-        eventually(&format!("execution in {state}"), WAIT, || async {
-            let (now, journal) = self.state(envelope).await;
-            eventually::check(now == state.as_str(), || format!("in {now}"))?;
-            Ok(journal)
-        })
-        .await
-        .unwrap()
-    }
-
-    /// Every message stored under `subject` in the stream of `kind`.
-    pub async fn messages(&self, kind: StreamKind, subject: &str) -> Vec<StreamMessage> {
-        let stream = self
-            .nats
-            .jetstream
-            .get_stream(self.nats.subjects.stream(kind));
-        let mut stream = stream.await.unwrap();
-        let state = stream.info().await.unwrap().state.clone();
-        let mut out = Vec::new();
-        if state.messages == 0 {
-            return out;
-        }
-        for seq in state.first_sequence..=state.last_sequence {
-            if let Ok(m) = stream.get_raw_message(seq).await
-                && m.subject.as_str() == subject
-            {
-                out.push(m);
-            }
-        }
-        out
+        pipeline::wait_for_state(&self.ledger.client, envelope, state, WAIT)
+            .await
+            .unwrap()
     }
 
     pub async fn stage_messages(&self, stage: Stage) -> Vec<Envelope> {
-        let subject = self.nats.subjects.stage(stage, WORKFLOW).unwrap();
-        self.messages(StreamKind::Pipeline, &subject)
+        pipeline::stage_envelopes(&self.nats, stage, WORKFLOW)
             .await
-            .iter()
-            .map(|m| Envelope::decode(&m.payload).unwrap())
-            .collect()
+            .unwrap()
     }
 
     pub async fn events(&self, state: State) -> Vec<Value> {
-        let subject = self.nats.subjects.event(state, WORKFLOW).unwrap();
-        self.messages(StreamKind::Events, &subject)
-            .await
-            .iter()
-            .map(|m| serde_json::from_slice(&m.payload).unwrap())
-            .collect()
+        pipeline::events(&self.nats, state, WORKFLOW).await.unwrap()
     }
 }
 

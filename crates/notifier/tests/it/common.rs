@@ -12,9 +12,9 @@ use sluice_bus::{Bus, ConsumerSettings, StreamSettings, StreamsConfig, Topology}
 use sluice_core::pipeline::{ActionRecord, GateDecision, Interpretation, Verdict};
 use sluice_core::subjects::StreamKind;
 use sluice_core::{CorrelationId, Envelope, Stage, State};
-use sluice_ledger::{JournalEntry, Origin, Transition};
+use sluice_ledger::JournalEntry;
 use sluice_notifier::{ChannelOptions, LedgerOptions, Options, Service};
-use sluice_testkit::{TestDb, TestLedger, TestNats, eventually};
+use sluice_testkit::{TestDb, TestLedger, TestNats, eventually, pipeline};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -104,27 +104,9 @@ impl Env {
 
     /// Records the execution from RECEIVED along `path`.
     pub async fn record(&self, envelope: &Envelope, path: &[State]) {
-        let mut from = None;
-        for &to in path {
-            let t = Transition {
-                execution_id: envelope.execution_id,
-                from,
-                to,
-                stage: String::new(),
-                generation: "0".into(),
-                detail: None,
-                exception_reason: None,
-                final_outcome: None,
-                origin: Origin {
-                    workflow: envelope.workflow.clone(),
-                    source: envelope.source.clone(),
-                    event_id: envelope.event_id.clone(),
-                    correlation_id: envelope.correlation_id.as_str().to_owned(),
-                },
-            };
-            self.ledger.client.record_transition(&t).await.unwrap();
-            from = Some(to);
-        }
+        pipeline::record_path(&self.ledger.client, envelope, path)
+            .await
+            .unwrap();
     }
 
     /// Publishes `envelope` to the notify stage (generation 0).
@@ -137,23 +119,16 @@ impl Env {
     }
 
     pub async fn state(&self, envelope: &Envelope) -> (String, Vec<JournalEntry>) {
-        let (execution, journal) = self
-            .ledger
-            .client
-            .get_execution(envelope.execution_id)
+        pipeline::state_of(&self.ledger.client, envelope)
             .await
-            .unwrap();
-        (execution.state, journal)
+            .unwrap()
     }
 
+    /// Waits until the execution reaches `state`; returns its journal.
     pub async fn wait_for(&self, envelope: &Envelope, state: State) -> Vec<JournalEntry> {
-        eventually(&format!("execution in {state}"), WAIT, || async {
-            let (now, journal) = self.state(envelope).await;
-            eventually::check(now == state.as_str(), || format!("in {now}"))?;
-            Ok(journal)
-        })
-        .await
-        .unwrap()
+        pipeline::wait_for_state(&self.ledger.client, envelope, state, WAIT)
+            .await
+            .unwrap()
     }
 
     /// Waits until the notify consumer has nothing pending or unacked.
@@ -178,34 +153,13 @@ impl Env {
         .unwrap();
     }
 
+    /// Every message stored under `subject` in the stream of `kind`.
     pub async fn messages(&self, kind: StreamKind, subject: &str) -> Vec<StreamMessage> {
-        let stream = self
-            .nats
-            .jetstream
-            .get_stream(self.nats.subjects.stream(kind));
-        let mut stream = stream.await.unwrap();
-        let state = stream.info().await.unwrap().state.clone();
-        let mut out = Vec::new();
-        if state.messages == 0 {
-            return out;
-        }
-        for seq in state.first_sequence..=state.last_sequence {
-            if let Ok(m) = stream.get_raw_message(seq).await
-                && m.subject.as_str() == subject
-            {
-                out.push(m);
-            }
-        }
-        out
+        pipeline::stored(&self.nats, kind, subject).await.unwrap()
     }
 
     pub async fn events(&self, state: State) -> Vec<Value> {
-        let subject = self.nats.subjects.event(state, WORKFLOW).unwrap();
-        self.messages(StreamKind::Events, &subject)
-            .await
-            .iter()
-            .map(|m| serde_json::from_slice(&m.payload).unwrap())
-            .collect()
+        pipeline::events(&self.nats, state, WORKFLOW).await.unwrap()
     }
 
     pub async fn wait_events(&self, state: State, n: usize) -> Vec<Value> {
