@@ -13,6 +13,8 @@
 //!   terminated advisories report, with the same dedupe id, so the two paths
 //!   never create two entries for one message.
 //! - [`control`] pauses and resumes consumers (kill switches, outages).
+//! - [`find_by_msg_id`] finds a stored message by its `Nats-Msg-Id` after
+//!   the broker's dedupe window has forgotten it.
 
 pub mod backoff;
 pub mod bus;
@@ -23,6 +25,7 @@ pub mod dead_letter;
 pub mod delivery;
 pub mod error;
 pub mod events;
+pub mod find;
 pub mod outcome;
 pub mod provision;
 pub mod publish;
@@ -40,6 +43,7 @@ pub use dead_letter::{AdvisoryDeadLetter, DeadLetter, DeliveryAdvisory};
 pub use delivery::{Delivery, Handler, HandlerError};
 pub use error::Error;
 pub use events::ExecutionEvent;
+pub use find::find_by_msg_id;
 pub use outcome::Outcome;
 pub use provision::{Provisioned, provision};
 pub use publish::{Published, Publisher, StageHeaders};

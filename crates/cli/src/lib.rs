@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod config;
 pub mod dev;
+pub mod dlq;
 pub mod error;
 pub mod executions;
 pub mod output;
@@ -72,6 +73,9 @@ pub enum Command {
     Admin(admin::AdminCommand),
     /// Run every service and the example booking service in one process.
     Dev(dev::DevArgs),
+    /// Dead letters: list, show, replay, discard.
+    #[command(subcommand)]
+    Dlq(dlq::DlqCommand),
     /// Executions as the ledger records them.
     #[command(subcommand)]
     Executions(executions::ExecutionsCommand),
@@ -128,6 +132,7 @@ pub async fn run(
     match cli.command {
         Command::Admin(command) => admin::run(command, &config, cli.json, out).await,
         Command::Dev(args) => dev::run(args, &config, env).await,
+        Command::Dlq(command) => dlq::run(command, &config, cli.json, out).await,
         Command::Executions(command) => executions::run(command, &config, cli.json, out).await,
         Command::Review(command) => review::run(command, &config, cli.json, out).await,
         Command::Trace(args) => trace::run(args, &config, cli.json, out).await,

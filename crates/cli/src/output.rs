@@ -5,6 +5,8 @@ use std::io::Write;
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{Value, json};
+use sluice_ledger::AuditRecord;
 
 /// Writes `rows` under `header`, each column as wide as its widest cell,
 /// separated by two spaces; the last column is not padded.
@@ -31,6 +33,31 @@ pub fn table(out: &mut impl Write, header: &[&str], rows: &[Vec<String>]) -> std
         writeln!(out, "{}", line.trim_end())?;
     }
     Ok(())
+}
+
+/// An audit trail as a table: when, who, what, result, why.
+pub fn audit_table(out: &mut impl Write, audit: &[AuditRecord]) -> std::io::Result<()> {
+    let rows: Vec<Vec<String>> = audit
+        .iter()
+        .map(|a| {
+            vec![
+                instant(a.at),
+                a.actor.clone(),
+                a.action.clone(),
+                a.result.clone(),
+                a.reason.clone(),
+            ]
+        })
+        .collect();
+    table(out, &["AT", "WHO", "ACTION", "RESULT", "REASON"], &rows)
+}
+
+/// One audit record as JSON.
+pub fn audit_json(a: &AuditRecord) -> Value {
+    json!({
+        "at": a.at, "actor": a.actor, "role": a.role, "action": a.action,
+        "reason": a.reason, "result": a.result, "detail": a.detail,
+    })
 }
 
 /// `2026-11-23 21:04:05Z`: seconds are enough for a table.

@@ -220,7 +220,7 @@ fn show(
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     if json {
-        let audit: Vec<Value> = audit.iter().map(audit_json).collect();
+        let audit: Vec<Value> = audit.iter().map(output::audit_json).collect();
         writeln!(
             out,
             "{}",
@@ -268,28 +268,8 @@ fn show(
         writeln!(out, "Corrections:      {corrections}")?;
     }
     writeln!(out, "\nAudit trail:")?;
-    let rows: Vec<Vec<String>> = audit
-        .iter()
-        .map(|a| {
-            let at = output::instant(a.at);
-            vec![
-                at,
-                a.actor.clone(),
-                a.action.clone(),
-                a.result.clone(),
-                a.reason.clone(),
-            ]
-        })
-        .collect();
-    table(out, &["AT", "WHO", "ACTION", "RESULT", "REASON"], &rows)?;
+    output::audit_table(out, audit)?;
     Ok(())
-}
-
-fn audit_json(a: &AuditRecord) -> Value {
-    json!({
-        "at": a.at, "actor": a.actor, "role": a.role, "action": a.action,
-        "reason": a.reason, "result": a.result, "detail": a.detail,
-    })
 }
 
 async fn decide(

@@ -2,6 +2,8 @@
 //! as `sluice dev` wires it, against the real broker and Postgres.
 #![allow(clippy::expect_used, clippy::unwrap_used)] // a failed harness step should stop the test loudly
 
+mod cli;
+mod dlq;
 mod pipeline;
 mod provision;
 mod review;

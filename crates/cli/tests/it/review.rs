@@ -2,52 +2,18 @@
 //! stack — approve with a correction resumes the execution to one corrected
 //! booking, a correction that breaks a rule is refused, reject closes.
 
-use std::process::{Command, Output};
 use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::cli::ok;
 use crate::stack::{Env, whatsapp};
-
-/// Runs `sluice` against `env` off the runtime's thread (the stack it talks
-/// to runs on it).
-async fn sluice(env: &Env, args: &[&str]) -> Output {
-    let mut all: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-    all.extend([
-        "--ledger-url".to_owned(),
-        format!("http://{}", env.stack.ledger),
-        "--nats-url".to_owned(),
-        env.nats.url.clone(),
-        "--prefix".to_owned(),
-        env.nats.subjects.prefix().to_owned(),
-    ]);
-    // The repository root, where `workflows/` (approve's default) lives.
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
-    tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_sluice"))
-            .args(all)
-            .env_remove("SLUICE_LEDGER_URL")
-            .env_remove("SLUICE_LEDGER_TOKEN")
-            .env("SLUICE_CONNECT_TIMEOUT_MS", "3000")
-            .current_dir(root)
-            .output()
-            .expect("run sluice")
-    })
-    .await
-    .expect("join")
-}
-
-fn ok(out: &Output) -> String {
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// The review items `sluice review list --json` shows.
 async fn listed(env: &Env, extra: &[&str]) -> Vec<Value> {
     let mut args = vec!["review", "list", "--json"];
     args.extend_from_slice(extra);
-    let json: Value = serde_json::from_str(&ok(&sluice(env, &args).await)).expect("json");
+    let json: Value = serde_json::from_str(&ok(&env.sluice(&args).await)).expect("json");
     json["items"].as_array().cloned().unwrap_or_default()
 }
 
@@ -84,9 +50,8 @@ async fn approve_with_a_correction_books_once_and_a_rule_breaking_one_is_refused
     let (id, item) = party_of_forty(&env, "wamid.forty").await?;
 
     // A correction that breaks a rule: refused, naming it; nothing decided.
-    let refused = sluice(
-        &env,
-        &[
+    let refused = env
+        .sluice(&[
             "review",
             "approve",
             &item,
@@ -94,9 +59,8 @@ async fn approve_with_a_correction_books_once_and_a_rule_breaking_one_is_refused
             "ok",
             "--set",
             "party_size=400",
-        ],
-    )
-    .await;
+        ])
+        .await;
     assert_eq!(refused.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(stderr.contains("party_size"), "{stderr}");
@@ -104,9 +68,8 @@ async fn approve_with_a_correction_books_once_and_a_rule_breaking_one_is_refused
     assert_eq!(env.execution(&id).await?["state"], "HUMAN_REVIEW_PENDING");
 
     // A valid correction: decided, resumed, one booking of twelve.
-    let approved = sluice(
-        &env,
-        &[
+    let approved = env
+        .sluice(&[
             "review",
             "approve",
             &item,
@@ -114,9 +77,8 @@ async fn approve_with_a_correction_books_once_and_a_rule_breaking_one_is_refused
             "ok",
             "--set",
             "party_size=12",
-        ],
-    )
-    .await;
+        ])
+        .await;
     let text = ok(&approved);
     assert!(text.contains("APPROVED"), "{text}");
     let view = env.settles_in(&id, "COMPLETED").await?;
@@ -132,7 +94,7 @@ async fn approve_with_a_correction_books_once_and_a_rule_breaking_one_is_refused
     assert_eq!(decision["detail"]["manually_corrected"], true, "{decision}");
 
     // The item shows as decided, with its audit trail.
-    let shown = ok(&sluice(&env, &["review", "show", &item]).await);
+    let shown = ok(&env.sluice(&["review", "show", &item]).await);
     assert!(
         shown.contains("APPROVED") && shown.contains("review.approve"),
         "{shown}"
@@ -145,28 +107,32 @@ async fn reject_closes_and_escalate_escalates_with_no_booking() -> anyhow::Resul
     let env = Env::start(Duration::from_secs(60)).await?;
     let (id, item) = party_of_forty(&env, "wamid.no").await?;
     // The human views: a table row, and the handoff in plain language.
-    let table = ok(&sluice(&env, &["review", "list"]).await);
+    let table = ok(&env.sluice(&["review", "list"]).await);
     assert!(table.starts_with("ID  "), "{table}");
     assert!(table.contains(&id) && table.contains("OPEN"), "{table}");
-    let shown = ok(&sluice(&env, &["review", "show", &item]).await);
+    let shown = ok(&env.sluice(&["review", "show", &item]).await);
     assert!(
         shown.contains("The user wanted:  A table for 40"),
         "{shown}"
     );
     assert!(shown.contains("party_size: 40"), "{shown}");
     assert!(shown.contains("Why it stopped:"), "{shown}");
-    let text = ok(&sluice(&env, &["review", "reject", &item, "--reason", "too many"]).await);
+    let text = ok(&env
+        .sluice(&["review", "reject", &item, "--reason", "too many"])
+        .await);
     assert!(text.contains("REJECTED"), "{text}");
     env.settles_in(&id, "CLOSED").await?;
     assert_eq!(listed(&env, &["--status", "rejected"]).await.len(), 1);
 
     let (up, item) = party_of_forty(&env, "wamid.up").await?;
     let args = ["review", "escalate", &item, "--reason", "ask the manager"];
-    let text = ok(&sluice(&env, &args).await);
+    let text = ok(&env.sluice(&args).await);
     assert!(text.contains("ESCALATED"), "{text}");
     env.settles_in(&up, "ESCALATED").await?;
     // Decided items cannot be decided again.
-    let again = sluice(&env, &["review", "reject", &item, "--reason", "x"]).await;
+    let again = env
+        .sluice(&["review", "reject", &item, "--reason", "x"])
+        .await;
     assert_eq!(again.status.code(), Some(1));
     assert_eq!(env.bookings().await?["total"], 0);
     env.stop().await

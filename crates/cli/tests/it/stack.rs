@@ -196,6 +196,29 @@ impl Env {
             .await?)
     }
 
+    /// Runs `sluice args…` against this stack's ledger and broker.
+    pub async fn sluice(&self, args: &[&str]) -> std::process::Output {
+        self.sluice_as(None, args).await
+    }
+
+    /// Runs `sluice args…` against this stack with `token` as the operator's
+    /// ledger token (`None`: no token).
+    pub async fn sluice_as(&self, token: Option<&str>, args: &[&str]) -> std::process::Output {
+        let mut all: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        all.extend([
+            "--ledger-url".to_owned(),
+            format!("http://{}", self.stack.ledger),
+            "--nats-url".to_owned(),
+            self.nats.url.clone(),
+            "--prefix".to_owned(),
+            self.nats.subjects.prefix().to_owned(),
+        ]);
+        let envs = token
+            .map(|t| vec![("SLUICE_LEDGER_TOKEN".to_owned(), t.to_owned())])
+            .unwrap_or_default();
+        crate::cli::run(all, envs).await
+    }
+
     pub async fn stop(self) -> anyhow::Result<()> {
         self.stack.stop().await?;
         self.nats.cleanup().await

@@ -1,11 +1,11 @@
 //! `sluice trace` and `sluice executions …`: the real binary against a whole
 //! stack, and the documented exit codes.
 
-use std::process::{Command, Output};
 use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::cli::{ok, sluice, stderr, stdout};
 use crate::stack::{Env, whatsapp};
 
 const PIPELINE: [&str; 11] = [
@@ -21,35 +21,6 @@ const PIPELINE: [&str; 11] = [
     "NOTIFIED",
     "COMPLETED",
 ];
-
-/// Runs `sluice` off the runtime's thread: the stack it talks to runs on it.
-async fn sluice(args: &[&str]) -> Output {
-    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-    tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_sluice"))
-            .args(args)
-            .env_remove("SLUICE_LEDGER_URL")
-            .env_remove("SLUICE_LEDGER_TOKEN")
-            .env("SLUICE_CONNECT_TIMEOUT_MS", "3000")
-            .output()
-            .expect("run sluice")
-    })
-    .await
-    .expect("join")
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).trim_end().to_owned()
-}
-
-fn ok(out: &Output) -> String {
-    assert!(out.status.success(), "{}", stderr(out));
-    stdout(out)
-}
 
 /// The timeline's rows: the lines after the `#  AT  TOOK …` header.
 fn rows(text: &str) -> Vec<Vec<String>> {

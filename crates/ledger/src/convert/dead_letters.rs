@@ -268,6 +268,7 @@ impl ReplayTicket {
             resumed: self.resumed,
             outcome: replay_outcome_out(self.outcome),
             dead_letter: Some(self.dead_letter.to_proto()),
+            begun_at: Some(timestamp(self.begun_at)),
         }
     }
 
@@ -278,6 +279,7 @@ impl ReplayTicket {
             resumed: r.resumed,
             outcome: replay_outcome_in(r.outcome).map_err(|e| Error::Malformed(e.to_string()))?,
             dead_letter: DeadLetter::from_field(r.dead_letter)?,
+            begun_at: datetime("begun_at", r.begun_at)?,
         })
     }
 }

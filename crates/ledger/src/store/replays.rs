@@ -46,7 +46,7 @@ impl Store {
         .await?
         .ok_or_else(|| Error::NotFound(format!("dead letter {}", req.id)))?;
         let earlier = sqlx::query!(
-            r#"SELECT generation, outcome FROM dead_letter_replays
+            r#"SELECT generation, outcome, begun_at FROM dead_letter_replays
                WHERE dead_letter_id = $1 AND batch_id = $2"#,
             req.id,
             req.batch_id
@@ -62,6 +62,7 @@ impl Store {
                 resumed: true,
                 outcome: outcome(earlier.outcome),
                 dead_letter,
+                begun_at: earlier.begun_at,
             });
         }
         if entry.status == DeadLetterStatus::Discarded.as_str() {
@@ -83,16 +84,16 @@ impl Store {
         )
         .fetch_one(&mut *tx)
         .await?;
-        sqlx::query!(
+        let begun_at = sqlx::query_scalar!(
             r#"INSERT INTO dead_letter_replays (dead_letter_id, batch_id, generation, reason, actor)
-               VALUES ($1, $2, $3, $4, $5)"#,
+               VALUES ($1, $2, $3, $4, $5) RETURNING begun_at"#,
             req.id,
             req.batch_id,
             n,
             req.reason,
             who.name
         )
-        .execute(&mut *tx)
+        .fetch_one(&mut *tx)
         .await?;
         let label = replay_generation(generation(n));
         let act = Act {
@@ -111,6 +112,7 @@ impl Store {
             resumed: false,
             outcome: None,
             dead_letter,
+            begun_at,
         })
     }
 

@@ -223,6 +223,8 @@ pub struct ReplayTicket {
     pub outcome: Option<ReplayOutcome>,
     /// The entry, with what to republish.
     pub dead_letter: DeadLetter,
+    /// When this batch began this entry (database clock).
+    pub begun_at: DateTime<Utc>,
 }
 
 impl ReplayTicket {
