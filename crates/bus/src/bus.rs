@@ -171,6 +171,14 @@ impl Bus {
         control::resume_consumer(&self.js, &stream, &consumer).await
     }
 
+    /// Whether the consumer of `stage` for `workflow` is paused now.
+    pub async fn stage_paused(&self, stage: Stage, workflow: &str) -> Result<bool, Error> {
+        let (stream, consumer) = self.stage_consumer_names(stage, workflow)?;
+        Ok(control::pause_state(&self.js, &stream, &consumer)
+            .await?
+            .paused)
+    }
+
     /// Reads a stored message by stream and sequence.
     pub async fn stored_message(
         &self,

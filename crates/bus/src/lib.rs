@@ -13,6 +13,8 @@
 //!   terminated advisories report, with the same dedupe id, so the two paths
 //!   never create two entries for one message.
 //! - [`control`] pauses and resumes consumers (kill switches, outages).
+//! - [`Switches`] reads and writes the kill switches; a [`SwitchGuard`]
+//!   keeps a stage's consumers paused while one holds their workflow.
 //! - [`find_by_msg_id`] finds a stored message by its `Nats-Msg-Id` after
 //!   the broker's dedupe window has forgotten it.
 
@@ -30,6 +32,8 @@ pub mod outcome;
 pub mod provision;
 pub mod publish;
 mod settle;
+pub mod switch_guard;
+pub mod switches;
 pub mod topology;
 pub mod trace;
 pub mod worker;
@@ -47,5 +51,7 @@ pub use find::find_by_msg_id;
 pub use outcome::Outcome;
 pub use provision::{Provisioned, provision};
 pub use publish::{Published, Publisher, StageHeaders};
+pub use switch_guard::{GuardHandle, SwitchGuard};
+pub use switches::{Admission, KeyedSwitch, Switch, SwitchState, Switches};
 pub use topology::{ConsumerSettings, StreamSettings, StreamsConfig, Topology};
 pub use worker::run_stage;

@@ -12,6 +12,7 @@ pub mod error;
 pub mod executions;
 pub mod output;
 pub mod review;
+pub mod switch;
 pub mod timeline;
 pub mod trace;
 
@@ -76,6 +77,9 @@ pub enum Command {
     /// Dead letters: list, show, replay, discard.
     #[command(subcommand)]
     Dlq(dlq::DlqCommand),
+    /// Kill switches: list, show, off, on.
+    #[command(subcommand)]
+    Switch(switch::SwitchCommand),
     /// Executions as the ledger records them.
     #[command(subcommand)]
     Executions(executions::ExecutionsCommand),
@@ -135,6 +139,7 @@ pub async fn run(
         Command::Dlq(command) => dlq::run(command, &config, cli.json, out).await,
         Command::Executions(command) => executions::run(command, &config, cli.json, out).await,
         Command::Review(command) => review::run(command, &config, cli.json, out).await,
+        Command::Switch(command) => switch::run(command, &config, cli.json, out).await,
         Command::Trace(args) => trace::run(args, &config, cli.json, out).await,
     }
 }

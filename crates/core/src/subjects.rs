@@ -60,6 +60,17 @@ impl Default for Subjects {
     }
 }
 
+/// Checks a kill-switch key: `<workflow>` or `<workflow>.<action>`, each a
+/// valid name.
+pub fn validate_switch_key(key: &str) -> Result<(), Error> {
+    let mut parts = key.splitn(2, '.');
+    validate_name("workflow", parts.next().unwrap_or_default())?;
+    match parts.next() {
+        Some(action) => validate_name("action", action),
+        None => Ok(()),
+    }
+}
+
 impl Subjects {
     /// The production prefix.
     pub const DEFAULT_PREFIX: &'static str = "sluice";

@@ -90,6 +90,56 @@ pub struct GateSpec {
     /// What to do while the workflow's kill switch is off.
     #[serde(default)]
     pub when_switched_off: SwitchedOff,
+    /// Trip the workflow's kill switch on bad rates; none when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub breaker: Option<BreakerSpec>,
+}
+
+/// A breaker: turns the workflow's switch off when a rate over a sliding,
+/// fleet-wide window (computed by the ledger) passes its limit. Each limit is
+/// optional; only the ones given are watched.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BreakerSpec {
+    /// The window, in seconds.
+    #[serde(default = "BreakerSpec::default_window_s")]
+    pub window_s: u32,
+    /// No rate counts on fewer samples than this in the window.
+    #[serde(default = "BreakerSpec::default_min_samples")]
+    pub min_samples: u64,
+    /// Trip when more than this fraction of actions failed (dead-lettered,
+    /// unknown outcome, stopped for review by the executor).
+    #[serde(default)]
+    pub max_failure_rate: Option<f64>,
+    /// Trip when more than this fraction of gate decisions were below the
+    /// auto threshold.
+    #[serde(default)]
+    pub max_low_confidence_rate: Option<f64>,
+    /// Trip when reviewers rejected more than this fraction of decided items.
+    #[serde(default)]
+    pub max_rejection_rate: Option<f64>,
+    /// Go half-open this many seconds after a trip, letting `canaries` items
+    /// through; absent, a tripped switch stays off until an operator turns
+    /// it on.
+    #[serde(default)]
+    pub half_open_after_s: Option<u32>,
+    /// How many items a half-open switch lets through.
+    #[serde(default = "BreakerSpec::default_canaries")]
+    pub canaries: u32,
+}
+
+impl BreakerSpec {
+    const fn default_window_s() -> u32 {
+        300
+    }
+
+    const fn default_min_samples() -> u64 {
+        20
+    }
+
+    const fn default_canaries() -> u32 {
+        3
+    }
 }
 
 /// What happens to a workflow's items while its kill switch is off.

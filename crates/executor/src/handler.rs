@@ -57,6 +57,13 @@ async fn execute(
         let reason = "execute stage got an envelope without an interpretation".to_owned();
         return Ok(Outcome::dead_letter(FailureClass::Permanent, reason));
     };
+    if let Some(held) = switched_off(inner, workflow).await? {
+        // Before EXECUTING: the execution stays where the gate left it and
+        // the guard pauses this consumer until the switch is turned on.
+        tracing::warn!(switch = %held, "kill switch off: effect held");
+        inner.guard.nudge();
+        return Ok(Outcome::retry_after(SWITCH_RECHECK));
+    }
     let generation = delivery
         .header(headers::GENERATION)
         .unwrap_or("0")
@@ -143,6 +150,27 @@ async fn execute(
         .envelope_to_stage(&envelope, Stage::Notify, &generation, traceparent)
         .await?;
     Ok(Outcome::Done)
+}
+
+/// How soon a message held by a switch is offered again; the guard's pause
+/// keeps it in the stream meanwhile.
+const SWITCH_RECHECK: Duration = Duration::from_secs(1);
+
+/// The first switch that is off for the workflow or any of its actions.
+async fn switched_off(
+    inner: &Inner,
+    workflow: &crate::service::Workflow,
+) -> Result<Option<String>, StageError> {
+    let name = &workflow.spec.name;
+    if let Some(held) = inner.switches.off(name, None).await? {
+        return Ok(Some(held.key));
+    }
+    for action in &workflow.spec.actions {
+        if let Some(held) = inner.switches.off(name, Some(&action.name)).await? {
+            return Ok(Some(held.key));
+        }
+    }
+    Ok(None)
 }
 
 /// `FAILED_RETRYABLE`, then a nak with the policy's backoff, or a dead

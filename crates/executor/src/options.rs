@@ -57,6 +57,10 @@ pub struct Options {
     pub action_settings: BTreeMap<String, toml::Table>,
     /// A deliberate crash point (tests and chaos only).
     pub failpoint: Option<Failpoint>,
+    /// How long each pause of a switched-off workflow's consumer lasts, in
+    /// milliseconds; renewed while the switch stays off, lifted at once when
+    /// it is turned on.
+    pub switch_pause_ms: u64,
 }
 
 impl Default for Options {
@@ -76,11 +80,17 @@ impl Default for Options {
             owner: None,
             action_settings: BTreeMap::new(),
             failpoint: None,
+            switch_pause_ms: 30_000,
         }
     }
 }
 
 impl Options {
+    /// How long each kill-switch pause lasts.
+    pub fn switch_pause(&self) -> Duration {
+        Duration::from_millis(self.switch_pause_ms.max(1))
+    }
+
     /// The consume-loop settings these options describe.
     pub fn consume(&self) -> ConsumeOptions {
         ConsumeOptions {

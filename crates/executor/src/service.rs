@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use sluice_bus::{Bus, Delivery, HandlerError, Outcome, Stopped};
+use sluice_bus::{
+    Bus, Delivery, GuardHandle, HandlerError, Outcome, Stopped, SwitchGuard, Switches,
+};
 use sluice_core::{Stage, WorkflowSpec};
 use sluice_ledger::LedgerClient;
 use tokio_util::sync::CancellationToken;
@@ -29,6 +31,10 @@ pub(crate) struct Inner {
     pub(crate) owner: String,
     pub(crate) lease: Duration,
     pub(crate) quick_retries: u32,
+    /// Kill switches, read before every effect.
+    pub(crate) switches: Switches,
+    /// Wakes the guard that pauses a switched-off workflow's consumer.
+    pub(crate) guard: GuardHandle,
     failpoint: Option<Failpoint>,
     failpoint_fired: AtomicBool,
 }
@@ -52,6 +58,7 @@ impl Inner {
 pub struct Executor {
     inner: Arc<Inner>,
     options: Options,
+    guard: SwitchGuard,
 }
 
 impl Executor {
@@ -83,6 +90,16 @@ impl Executor {
             return Err(Error::Config("no workflows to execute".into()));
         }
         let owner = options.owner.clone().unwrap_or_else(default_owner);
+        let switches = Switches::open(&bus).await?;
+        let mut names: Vec<String> = by_name.keys().cloned().collect();
+        names.sort();
+        let guard = SwitchGuard::new(
+            bus.clone(),
+            switches.clone(),
+            Stage::Execute,
+            names,
+            options.switch_pause(),
+        );
         let inner = Inner {
             bus,
             ledger,
@@ -91,12 +108,15 @@ impl Executor {
             owner,
             lease: options.lease(),
             quick_retries: options.quick_retries,
+            switches,
+            guard: guard.handle(),
             failpoint: options.failpoint,
             failpoint_fired: AtomicBool::new(false),
         };
         Ok(Self {
             inner: Arc::new(inner),
             options,
+            guard,
         })
     }
 
@@ -118,14 +138,23 @@ impl Executor {
         let workflows = self.workflows();
         let consume = self.options.consume();
         let bus = self.inner.bus.clone();
+        let guarding = tokio::spawn(self.guard.clone().run(shutdown.clone()));
         let handler = move |delivery: Delivery| {
             let this = self.clone();
             async move { this.handle(delivery).await }
         };
-        let stopped =
-            sluice_bus::run_stage(&bus, Stage::Execute, &workflows, consume, handler, shutdown)
-                .await?;
-        Ok(stopped)
+        let stopped = sluice_bus::run_stage(
+            &bus,
+            Stage::Execute,
+            &workflows,
+            consume,
+            handler,
+            shutdown.clone(),
+        )
+        .await;
+        shutdown.cancel();
+        let _ = guarding.await;
+        Ok(stopped?)
     }
 }
 

@@ -15,6 +15,7 @@
 //!
 //! See [`rules`] for the rules and the policy choices they implement.
 
+pub mod breaker;
 pub mod clock;
 pub mod error;
 pub mod handler;
@@ -22,7 +23,6 @@ pub mod handoff;
 pub mod options;
 pub mod rules;
 pub mod service;
-pub mod switches;
 pub mod template;
 
 pub use clock::Clock;

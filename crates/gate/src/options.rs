@@ -26,11 +26,14 @@ pub struct Options {
     pub fetch_wait_ms: u64,
     /// How long in-flight handlers may finish after shutdown, in milliseconds.
     pub grace_ms: u64,
-    /// How long the consumer is paused when a workflow's switch is off with
-    /// `when_switched_off = "pause"`, in milliseconds. Short on purpose: the
-    /// gate re-reads the switch when the pause ends (a watcher that resumes
-    /// at once when the switch is turned back on is a later addition).
+    /// How long each pause of a switched-off workflow's consumer lasts, in
+    /// milliseconds (with `when_switched_off = "pause"`). The switch guard
+    /// renews it at half this while the switch stays off and resumes at once
+    /// when it is turned on; this only bounds how long a pause outlives a
+    /// gate that died.
     pub switch_pause_ms: u64,
+    /// How often the breaker reads each workflow's rates, in milliseconds.
+    pub breaker_every_ms: u64,
     /// The first redelivery backoff ceiling, in milliseconds.
     pub retry_base_ms: u64,
     /// The largest redelivery backoff ceiling, in milliseconds.
@@ -48,6 +51,7 @@ impl Default for Options {
             fetch_wait_ms: 5_000,
             grace_ms: 10_000,
             switch_pause_ms: 30_000,
+            breaker_every_ms: 10_000,
             retry_base_ms: 1_000,
             retry_max_ms: 300_000,
         }
@@ -69,7 +73,12 @@ impl Options {
         }
     }
 
-    /// The kill-switch pause.
+    /// How often the breaker checks.
+    pub fn breaker_every(&self) -> Duration {
+        Duration::from_millis(self.breaker_every_ms.max(100))
+    }
+
+    /// How long each kill-switch pause lasts.
     pub fn switch_pause(&self) -> Duration {
         Duration::from_millis(self.switch_pause_ms.max(1))
     }

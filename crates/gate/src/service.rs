@@ -2,14 +2,14 @@
 
 use std::path::Path;
 
-use sluice_bus::{Bus, run_stage};
+use sluice_bus::{Bus, SwitchGuard, Switches, run_stage};
+use sluice_core::workflow::SwitchedOff;
 use sluice_core::{Stage, WorkflowSpec};
 use sluice_ledger::LedgerClient;
 use tokio_util::sync::CancellationToken;
 
 use crate::handler::Gate;
 use crate::rules::Policy;
-use crate::switches::Switches;
 use crate::{Clock, Error, Options};
 
 /// The gate service: connected, with its workflows compiled.
@@ -48,36 +48,70 @@ impl Service {
         self.policies.iter().map(|p| p.spec.name.clone()).collect()
     }
 
+    /// The workflows that declare a breaker, with it.
+    fn policies_breakers(&self) -> Vec<(String, sluice_core::workflow::BreakerSpec)> {
+        self.policies
+            .iter()
+            .filter_map(|p| Some((p.spec.name.clone(), p.spec.gate.breaker.clone()?)))
+            .collect()
+    }
+
     /// Consumes the gate stage of every workflow until `shutdown`, then
     /// drains in-flight decisions.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), Error> {
         let workflows = self.workflows();
         let switches = Switches::open(&self.bus).await?;
+        // Only workflows that wait while switched off are paused; the others
+        // send their items to review and keep consuming.
+        let paused_when_off = self
+            .policies
+            .iter()
+            .filter(|p| p.spec.gate.when_switched_off == SwitchedOff::Pause)
+            .map(|p| p.spec.name.clone())
+            .collect();
+        let guard = SwitchGuard::new(
+            self.bus.clone(),
+            switches.clone(),
+            Stage::Gate,
+            paused_when_off,
+            self.options.switch_pause(),
+        );
+        let breaker = crate::breaker::Breaker::new(
+            self.ledger.clone(),
+            switches.clone(),
+            self.policies_breakers(),
+            self.options.breaker_every(),
+        );
         let conversations = self.bus.conversations().await?;
         let gate = Gate::new(
             self.bus.clone(),
             self.ledger,
-            switches,
+            (switches, guard.handle()),
             conversations,
             self.policies,
             self.clock,
-            self.options.switch_pause(),
         );
+        let guarding = tokio::spawn(guard.run(shutdown.clone()));
+        let breaking = tokio::spawn(breaker.run(shutdown.clone()));
         let handler = move |delivery| {
             let gate = gate.clone();
             async move { gate.handle(delivery).await }
         };
         let consume = self.options.consume();
         tracing::info!(?workflows, "gate consuming");
-        run_stage(
+        let result = run_stage(
             &self.bus,
             Stage::Gate,
             &workflows,
             consume,
             handler,
-            shutdown,
+            shutdown.clone(),
         )
-        .await?;
+        .await;
+        shutdown.cancel();
+        let _ = guarding.await;
+        let _ = breaking.await;
+        result?;
         Ok(())
     }
 }

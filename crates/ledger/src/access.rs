@@ -33,6 +33,9 @@ pub enum Rpc {
     GetReviewItem,
     ListReviewItems,
     DecideReview,
+    RecordSwitchChange,
+    ListAudit,
+    WorkflowStats,
 }
 
 use Role::{Admin, Reviewer, Service, Sre};
@@ -59,6 +62,10 @@ impl Rpc {
             | Rpc::DiscardDeadLetter => &[Sre, Admin],
             Rpc::GetReviewItem | Rpc::ListReviewItems => &[Reviewer, Sre, Admin],
             Rpc::DecideReview => &[Reviewer, Admin],
+            // A service may only record a breaker trip; the handler checks.
+            Rpc::RecordSwitchChange => &[Service, Sre, Admin],
+            Rpc::ListAudit => &[Sre, Admin],
+            Rpc::WorkflowStats => &[Service, Sre, Admin],
         }
     }
 
@@ -94,6 +101,9 @@ mod tests {
         Rpc::GetReviewItem,
         Rpc::ListReviewItems,
         Rpc::DecideReview,
+        Rpc::RecordSwitchChange,
+        Rpc::ListAudit,
+        Rpc::WorkflowStats,
     ];
 
     #[test]
@@ -117,5 +127,7 @@ mod tests {
         assert!(!allowed(Rpc::DecideReview, Sre));
         assert!(!allowed(Rpc::RecordDeadLetter, Reviewer));
         assert!(!allowed(Rpc::Begin, Sre) && !allowed(Rpc::Begin, Reviewer));
+        assert!(!allowed(Rpc::RecordSwitchChange, Reviewer));
+        assert!(!allowed(Rpc::ListAudit, Reviewer) && !allowed(Rpc::ListAudit, Service));
     }
 }

@@ -28,6 +28,7 @@ use crate::types::{
 
 mod dead_letters;
 mod reviews;
+mod switches;
 
 type Grpc = pb::ledger_client::LedgerClient<Channel>;
 

@@ -26,6 +26,10 @@ pub enum Error {
     /// review item, a discarded or exhausted dead letter…).
     #[error("refused: {0}")]
     Precondition(String),
+    /// The caller's role may call the RPC but not ask for this (a service
+    /// turning a switch on).
+    #[error("permission denied: {0}")]
+    PermissionDenied(String),
     /// Configuration that cannot work (bad token table, bad TLS files…).
     #[error("invalid configuration: {0}")]
     Config(String),
@@ -96,6 +100,7 @@ impl From<Error> for tonic::Status {
             Error::IllegalTransition(msg) | Error::Precondition(msg) => {
                 Status::failed_precondition(msg.clone())
             }
+            Error::PermissionDenied(msg) => Status::permission_denied(msg.clone()),
             Error::Status(status) => status.clone(),
             _ if err.is_unavailable() => Status::unavailable(err.to_string()),
             _ => {

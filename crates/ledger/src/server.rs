@@ -17,6 +17,7 @@ use crate::types::{BeginOutcome, BeginRequest, ExecutionFilter, FailureKind, Tra
 
 mod dead_letters;
 mod reviews;
+mod switches;
 
 type Reply<T> = Result<Response<T>, Status>;
 
@@ -215,5 +216,23 @@ impl pb::ledger_server::Ledger for LedgerService {
         req: Request<pb::DecideReviewRequest>,
     ) -> Reply<pb::DecideReviewResponse> {
         self.decide_review(req).await
+    }
+
+    async fn record_switch_change(
+        &self,
+        req: Request<pb::RecordSwitchChangeRequest>,
+    ) -> Reply<pb::RecordSwitchChangeResponse> {
+        self.record_switch_change(req).await
+    }
+
+    async fn list_audit(&self, req: Request<pb::ListAuditRequest>) -> Reply<pb::ListAuditResponse> {
+        self.list_audit(req).await
+    }
+
+    async fn workflow_stats(
+        &self,
+        req: Request<pb::WorkflowStatsRequest>,
+    ) -> Reply<pb::WorkflowStatsResponse> {
+        self.workflow_stats(req).await
     }
 }

@@ -290,7 +290,7 @@ mod audit;
 mod dead_letters;
 mod reviews;
 
-pub use audit::AuditRecord;
+pub use audit::{AuditRecord, SWITCH_SOURCES, SWITCH_STATES, SwitchChange, WorkflowStats};
 pub use dead_letters::{
     BeginReplay, DEFAULT_MAX_REPLAYS, DeadLetter, DeadLetterChange, DeadLetterFilter,
     DeadLetterPage, DeadLetterStatus, Headers, NewDeadLetter, RecordedDeadLetter, ReplayOutcome,

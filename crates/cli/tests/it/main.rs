@@ -8,4 +8,5 @@ mod pipeline;
 mod provision;
 mod review;
 mod stack;
+mod switch;
 mod trace;

@@ -23,7 +23,7 @@ pub struct Env {
     _dbs: (TestDb, TestDb),
 }
 
-fn repo(path: &str) -> PathBuf {
+pub fn repo(path: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
         .join(path)
@@ -32,6 +32,11 @@ fn repo(path: &str) -> PathBuf {
 impl Env {
     /// A stack whose streams forget `Nats-Msg-Id`s after `dedupe_window`.
     pub async fn start(dedupe_window: Duration) -> anyhow::Result<Self> {
+        Self::start_in(dedupe_window, repo("workflows")).await
+    }
+
+    /// A stack over the workflows declared in `workflows_dir`.
+    pub async fn start_in(dedupe_window: Duration, workflows_dir: PathBuf) -> anyhow::Result<Self> {
         let nats = TestNats::new().await?;
         let (ledger_db, booking_db) = (TestDb::new().await?, TestDb::new().await?);
         let any = "127.0.0.1:0".parse()?;
@@ -43,7 +48,7 @@ impl Env {
             },
             ledger_database_url: ledger_db.url.clone(),
             booking_database_url: booking_db.url.clone(),
-            workflows_dir: repo("workflows"),
+            workflows_dir,
             sources_dir: repo("sources"),
             ingest_listen: any,
             booking_listen: any,

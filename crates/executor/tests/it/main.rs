@@ -7,3 +7,4 @@ mod crash;
 mod execute;
 mod failures;
 mod process_kill;
+mod switches;

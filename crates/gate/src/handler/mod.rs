@@ -14,7 +14,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
-use sluice_bus::{Bus, Conversations, Delivery, HandlerError, Outcome};
+use sluice_bus::{
+    Admission, Bus, Conversations, Delivery, GuardHandle, HandlerError, Outcome, Switches,
+};
 use sluice_core::pipeline::GateDecision;
 use sluice_core::{Envelope, FailureClass, Stage, State, headers};
 use sluice_ledger::{JournalEntry, LedgerClient, Transition};
@@ -22,9 +24,13 @@ use tracing::Instrument as _;
 
 use crate::Clock;
 use crate::rules::{self, Evaluation, Facts, Policy, Route};
-use crate::switches::Switches;
 
 mod route;
+
+/// How soon a message held by a switch is offered again. Short: the switch
+/// guard pauses the consumer meanwhile, so it comes back once the switch is
+/// released, not before.
+const SWITCH_RECHECK: Duration = Duration::from_secs(1);
 
 /// The gate's handler, cheap to clone into every consume loop.
 #[derive(Clone)]
@@ -36,10 +42,10 @@ struct Inner {
     bus: Bus,
     ledger: LedgerClient,
     switches: Switches,
+    guard: GuardHandle,
     conversations: Conversations,
     policies: HashMap<String, Policy>,
     clock: Clock,
-    switch_pause: Duration,
 }
 
 /// One delivery's execution, as the routing steps need it.
@@ -55,11 +61,10 @@ impl Gate {
     pub fn new(
         bus: Bus,
         ledger: LedgerClient,
-        switches: Switches,
+        (switches, guard): (Switches, GuardHandle),
         conversations: Conversations,
         policies: Vec<Policy>,
         clock: Clock,
-        switch_pause: Duration,
     ) -> Self {
         let policies = policies
             .into_iter()
@@ -70,10 +75,10 @@ impl Gate {
                 bus,
                 ledger,
                 switches,
+                guard,
                 conversations,
                 policies,
                 clock,
-                switch_pause,
             }),
         }
     }
@@ -166,16 +171,31 @@ impl Gate {
             .policy
             .action(interpretation)
             .filter(|a| ctx.policy.allows(a));
-        let switched_off = self.inner.switches.off(&envelope.workflow, action).await?;
+        let admission = self
+            .inner
+            .switches
+            .admit(&envelope.workflow, action)
+            .await?;
+        if let Admission::Canary(key) = &admission {
+            tracing::info!(switch = %key, "half-open switch: let through as a canary");
+            metrics::counter!("sluice_switch_canaries_total", "switch" => key.clone()).increment(1);
+        }
+        let switched_off = match &admission {
+            Admission::Held(held) => Some(held.key.as_str()),
+            Admission::Open | Admission::Canary(_) => None,
+        };
         let facts = Facts {
             source: &envelope.source,
             interpretation,
             now: self.inner.clock.now(),
-            switched_off: switched_off.as_deref(),
+            switched_off,
         };
         let evaluation = rules::evaluate(ctx.policy, &facts);
         if evaluation.route == Route::Pause {
-            return Ok(Err(self.pause(&envelope.workflow).await?));
+            // The guard pauses this stage's consumer; the message waits.
+            self.inner.guard.nudge();
+            tracing::warn!(switch = ?switched_off, "kill switch off: held");
+            return Ok(Err(Outcome::retry_after(SWITCH_RECHECK)));
         }
         count(&envelope.workflow, &evaluation);
         let detail = serde_json::to_value(&evaluation.decision)?;
@@ -192,20 +212,6 @@ impl Gate {
             Err(e) if refused(&e) => Ok(Err(Outcome::retry())),
             Err(e) => Err(e.into()),
         }
-    }
-
-    /// Switched off with policy `pause`: pause this stage's consumer so
-    /// nothing nak-loops, and ask for this message back when the pause ends.
-    async fn pause(&self, workflow: &str) -> Result<Outcome, HandlerError> {
-        let pause = self.inner.switch_pause;
-        let until = self.inner.clock.now().max(chrono::Utc::now())
-            + chrono::Duration::from_std(pause).unwrap_or_default();
-        self.inner
-            .bus
-            .pause_stage(Stage::Gate, workflow, until)
-            .await?;
-        tracing::warn!(?pause, "kill switch off: gate consumer paused");
-        Ok(Outcome::retry_after(pause))
     }
 }
 

@@ -11,24 +11,28 @@ use crate::types::AuditRecord;
 
 /// What an audited act was done to.
 #[derive(Debug, Clone, Copy)]
-pub(crate) enum Subject {
+pub(crate) enum Subject<'a> {
     /// A dead letter, by id.
     DeadLetter(i64),
     /// A review item, by id.
     ReviewItem(i64),
+    /// A kill switch, by key.
+    Switch(&'a str),
 }
 
-impl Subject {
+impl Subject<'_> {
     fn kind(self) -> &'static str {
         match self {
             Subject::DeadLetter(_) => "dead_letter",
             Subject::ReviewItem(_) => "review_item",
+            Subject::Switch(_) => "switch",
         }
     }
 
     fn id(self) -> String {
         match self {
             Subject::DeadLetter(id) | Subject::ReviewItem(id) => id.to_string(),
+            Subject::Switch(key) => key.to_owned(),
         }
     }
 }
@@ -41,7 +45,7 @@ pub(crate) struct Act<'a> {
     /// What (`dlq.discard`, `review.approve`, ...).
     pub action: &'a str,
     /// To what.
-    pub subject: Subject,
+    pub subject: Subject<'a>,
     /// Why.
     pub reason: &'a str,
     /// The result.
@@ -52,10 +56,18 @@ pub(crate) struct Act<'a> {
 
 /// Appends one audit row on `conn` (the act's transaction).
 pub(crate) async fn append(conn: &mut PgConnection, act: Act<'_>) -> Result<()> {
-    sqlx::query!(
+    append_returning(conn, act).await.map(drop)
+}
+
+/// Appends one audit row on `conn` and returns it as stored.
+pub(crate) async fn append_returning(conn: &mut PgConnection, act: Act<'_>) -> Result<AuditRecord> {
+    Ok(sqlx::query_as!(
+        AuditRecord,
         r#"INSERT INTO audit_log (actor, role, action, subject_kind, subject_id, reason,
                                   result, detail)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"#,
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+           RETURNING id, at, actor, role, action, subject_kind, subject_id, reason, result,
+                     detail"#,
         act.who.name,
         act.who.role.as_str(),
         act.action,
@@ -65,9 +77,8 @@ pub(crate) async fn append(conn: &mut PgConnection, act: Act<'_>) -> Result<()> 
         act.result,
         act.detail
     )
-    .execute(conn)
-    .await?;
-    Ok(())
+    .fetch_one(conn)
+    .await?)
 }
 
 impl Store {
@@ -81,15 +92,25 @@ impl Store {
         self.audit_trail(Subject::ReviewItem(id)).await
     }
 
-    async fn audit_trail(&self, subject: Subject) -> Result<Vec<AuditRecord>> {
-        Ok(sqlx::query_as!(
+    async fn audit_trail(&self, subject: Subject<'_>) -> Result<Vec<AuditRecord>> {
+        self.list_audit(subject.kind(), &subject.id(), i64::MAX)
+            .await
+    }
+
+    /// The last `limit` audit records of any subject, oldest first.
+    pub async fn list_audit(&self, kind: &str, id: &str, limit: i64) -> Result<Vec<AuditRecord>> {
+        let mut records = sqlx::query_as!(
             AuditRecord,
             r#"SELECT id, at, actor, role, action, subject_kind, subject_id, reason, result, detail
-               FROM audit_log WHERE subject_kind = $1 AND subject_id = $2 ORDER BY id"#,
-            subject.kind(),
-            subject.id()
+               FROM audit_log WHERE subject_kind = $1 AND subject_id = $2
+               ORDER BY id DESC LIMIT $3"#,
+            kind,
+            id,
+            limit
         )
         .fetch_all(self.pool())
-        .await?)
+        .await?;
+        records.reverse();
+        Ok(records)
     }
 }

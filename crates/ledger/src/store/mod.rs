@@ -20,6 +20,7 @@ mod paging;
 mod replays;
 mod review_decisions;
 mod reviews;
+mod switches;
 pub mod validate;
 
 use std::time::Duration;
