@@ -27,6 +27,7 @@ use crate::types::{
 };
 
 mod dead_letters;
+mod retention;
 mod reviews;
 
 type Grpc = pb::ledger_client::LedgerClient<Channel>;

@@ -16,6 +16,8 @@ pub(crate) enum Subject {
     DeadLetter(i64),
     /// A review item, by id.
     ReviewItem(i64),
+    /// An execution, by id.
+    Execution(uuid::Uuid),
 }
 
 impl Subject {
@@ -23,12 +25,14 @@ impl Subject {
         match self {
             Subject::DeadLetter(_) => "dead_letter",
             Subject::ReviewItem(_) => "review_item",
+            Subject::Execution(_) => "execution",
         }
     }
 
     fn id(self) -> String {
         match self {
             Subject::DeadLetter(id) | Subject::ReviewItem(id) => id.to_string(),
+            Subject::Execution(id) => id.to_string(),
         }
     }
 }
@@ -79,6 +83,11 @@ impl Store {
     /// The audit trail of one review item, oldest first.
     pub async fn review_item_audit(&self, id: i64) -> Result<Vec<AuditRecord>> {
         self.audit_trail(Subject::ReviewItem(id)).await
+    }
+
+    /// The audit trail of one execution (erasures), oldest first.
+    pub async fn execution_audit(&self, id: uuid::Uuid) -> Result<Vec<AuditRecord>> {
+        self.audit_trail(Subject::Execution(id)).await
     }
 
     async fn audit_trail(&self, subject: Subject) -> Result<Vec<AuditRecord>> {
