@@ -9,6 +9,7 @@ use sluice_bus::{Bus, Topology};
 use sluice_core::{Subjects, WorkflowSpec};
 
 use crate::CliConfig;
+use crate::error::CliError;
 
 /// Administration commands.
 #[derive(Debug, Subcommand)]
@@ -30,6 +31,12 @@ pub struct ProvisionArgs {
     /// Show what would be provisioned without connecting to NATS.
     #[arg(long)]
     pub dry_run: bool,
+    /// How long after a dead letter leaves its stream it may still be
+    /// replayed: when the ledger answers, its key retention must cover the
+    /// dead-letter stream's max age plus this (as the dead-letter service
+    /// checks at start-up).
+    #[arg(long, default_value = "7d", value_parser = sluice_ledger::parse_duration)]
+    pub replay_horizon: std::time::Duration,
 }
 
 /// Runs an admin command.
@@ -71,8 +78,17 @@ async fn provision(
     let subjects = Subjects::new(config.prefix.clone())?;
 
     if args.dry_run {
-        return report(out, json, "would provision", &subjects, &topology, None);
+        return report(
+            out,
+            json,
+            "would provision",
+            &subjects,
+            &topology,
+            None,
+            None,
+        );
     }
+    let retention = check_retention(config, &topology, args.replay_horizon).await?;
     let client = config.connect().await?;
     let bus = Bus::new(client, subjects.clone());
     let done = bus
@@ -86,7 +102,41 @@ async fn provision(
         &subjects,
         &topology,
         Some(done.consumers),
+        Some(&retention),
     )
+}
+
+/// Refuses a ledger key retention that does not cover the dead-letter
+/// stream about to be provisioned plus the replay horizon, before anything
+/// is changed. An unreachable ledger is no reason to stop provisioning (it
+/// may be deployed after the streams): the check is then skipped and the
+/// dead-letter service makes it at start-up.
+async fn check_retention(
+    config: &CliConfig,
+    topology: &Topology,
+    horizon: std::time::Duration,
+) -> anyhow::Result<String> {
+    use sluice_deadletter::retention::{check, human};
+
+    let settings = match config.ledger() {
+        Ok(ledger) => ledger.get_settings().await,
+        Err(e) => return Ok(format!("skipped ({e})")),
+    };
+    let settings = match settings {
+        Ok(settings) => settings,
+        Err(e) => {
+            let why = CliError::from_ledger(&config.ledger_url, e);
+            return Ok(format!("skipped ({why})"));
+        }
+    };
+    let max_age = topology.streams.dead_letter.max_age;
+    check(settings.key_retention, max_age, horizon).map_err(|e| CliError::Usage(e.to_string()))?;
+    Ok(format!(
+        "ok (key retention {} covers the dead-letter max age {} plus the replay horizon {})",
+        human(settings.key_retention),
+        human(max_age),
+        human(horizon)
+    ))
 }
 
 fn report(
@@ -96,6 +146,7 @@ fn report(
     subjects: &Subjects,
     topology: &Topology,
     consumers: Option<Vec<String>>,
+    retention: Option<&str>,
 ) -> anyhow::Result<()> {
     use sluice_core::Stage;
     use sluice_core::subjects::StreamKind;
@@ -124,6 +175,7 @@ fn report(
             "streams": streams,
             "switches_bucket": subjects.switches_bucket(),
             "consumers": consumers,
+            "key_retention_check": retention,
         });
         writeln!(out, "{value}")?;
     } else {
@@ -131,6 +183,9 @@ fn report(
         writeln!(out, "  streams    {}", streams.join(", "))?;
         writeln!(out, "  kv bucket  {}", subjects.switches_bucket())?;
         writeln!(out, "  consumers  {}", consumers.join(", "))?;
+        if let Some(retention) = retention {
+            writeln!(out, "  retention  {retention}")?;
+        }
     }
     Ok(())
 }

@@ -12,6 +12,10 @@ use crate::CliConfig;
 use crate::error::CliError;
 use crate::output::{self, table};
 
+mod erase;
+
+pub use erase::EraseArgs;
+
 /// The ledger's largest page.
 pub(crate) const PAGE: u32 = 500;
 
@@ -22,6 +26,12 @@ pub enum ExecutionsCommand {
     List(ListArgs),
     /// Shows one execution's fields and its journal.
     Show(ShowArgs),
+    /// Removes an execution's personal payload from the ledger and its dead
+    /// letters from the streams; states, journal moves, key names and audit
+    /// rows stay. Exit codes: 0 erased (or already erased), 1 refused (a
+    /// stage is still working on it, or the caller is not sre/admin), 2
+    /// empty reason, 3 no such execution, 4 ledger or NATS unreachable.
+    Erase(EraseArgs),
 }
 
 /// Arguments of `sluice executions list`.
@@ -62,6 +72,7 @@ pub async fn run(
     match command {
         ExecutionsCommand::List(args) => list(&ledger, config, args, json, out).await,
         ExecutionsCommand::Show(args) => show(&ledger, config, args.id, json, out).await,
+        ExecutionsCommand::Erase(args) => erase::run(&ledger, config, args, json, out).await,
     }
 }
 
@@ -151,9 +162,16 @@ async fn show(
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     let (execution, journal) = get(ledger, config, id).await?;
+    let audit = ledger
+        .execution_audit(id)
+        .await
+        .map_err(|e| CliError::from_ledger(&config.ledger_url, e))?;
     if json {
         let journal: Vec<Value> = journal.iter().map(journal_json).collect();
-        let value = json!({ "execution": execution_json(&execution), "journal": journal });
+        let audit: Vec<Value> = audit.iter().map(output::audit_json).collect();
+        let value = json!({
+            "execution": execution_json(&execution), "journal": journal, "audit": audit,
+        });
         writeln!(out, "{value}")?;
         return Ok(());
     }
@@ -182,6 +200,10 @@ async fn show(
         .collect();
     let header = ["SEQ", "AT", "STAGE", "FROM", "TO", "ACTOR", "DETAIL"];
     table(out, &header, &rows)?;
+    if !audit.is_empty() {
+        writeln!(out)?;
+        output::audit_table(out, &audit)?;
+    }
     Ok(())
 }
 
@@ -220,6 +242,7 @@ pub fn execution_fields(e: &Execution) -> Vec<(&'static str, Value)> {
         ("external_write_ids", json!(e.external_write_ids)),
         ("payload_ref", json!(e.payload_ref)),
         ("model_output_ref", json!(e.model_output_ref)),
+        ("erased_at", json!(e.erased_at)),
     ]
 }
 

@@ -1,5 +1,9 @@
 //! The dead-letter service's errors.
 
+use std::time::Duration;
+
+use crate::retention::human;
+
 /// Why the dead-letter service could not start or stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -21,5 +25,32 @@ pub enum Error {
         consumer: String,
         /// The server's answer, on one line.
         reason: String,
+    },
+    /// A stream the service needs cannot be read.
+    #[error("stream {stream}: {reason}")]
+    Stream {
+        /// The stream.
+        stream: String,
+        /// The server's answer, on one line.
+        reason: String,
+    },
+    /// The ledger's key retention does not cover every possible replay.
+    #[error(
+        "ledger key retention {} is shorter than the dead-letter stream's max age {} plus the \
+         replay horizon {} ({}): set SLUICE_LEDGER_KEY_RETENTION to at least {}, or shorten \
+         the stream's max age or replay_horizon",
+        human(*key_retention),
+        human(*dlq_max_age),
+        human(*horizon),
+        human(dlq_max_age.saturating_add(*horizon)),
+        human(dlq_max_age.saturating_add(*horizon))
+    )]
+    Retention {
+        /// The ledger's key retention.
+        key_retention: Duration,
+        /// The dead-letter stream's max age.
+        dlq_max_age: Duration,
+        /// The configured replay horizon.
+        horizon: Duration,
     },
 }

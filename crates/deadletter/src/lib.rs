@@ -14,6 +14,10 @@
 //!   `dlq:<stream>:<seq>` id the bus uses. The dead-letter stream drops it if
 //!   the bus already dead-lettered that message, and the first consumer
 //!   indexes it otherwise: one message, one entry, whichever paths report it.
+//!
+//! At start-up it refuses to run when the ledger's key retention is shorter
+//! than the dead-letter stream's max age plus the replay horizon
+//! ([`retention`]): a replay after its key was purged could repeat an effect.
 
 mod advisory;
 mod consumers;
@@ -21,10 +25,11 @@ mod entry;
 mod error;
 mod index;
 mod options;
+pub mod retention;
 mod service;
 
 pub use consumers::{ADVISORIES_CONSUMER, DEAD_LETTERS_CONSUMER};
 pub use entry::new_dead_letter;
 pub use error::Error;
-pub use options::{LedgerOptions, Options};
+pub use options::{DEFAULT_REPLAY_HORIZON, LedgerOptions, Options};
 pub use service::{Service, run};

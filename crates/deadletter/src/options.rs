@@ -32,7 +32,15 @@ pub struct Options {
     pub retry_base_ms: u64,
     /// The largest redelivery backoff ceiling, in milliseconds.
     pub retry_max_ms: u64,
+    /// How long after a dead letter leaves its stream it may still be
+    /// replayed from the ledger's index (`7d`, `36h`…). The ledger's key
+    /// retention must cover the stream's max age plus this.
+    #[serde(with = "duration_text")]
+    pub replay_horizon: Duration,
 }
+
+/// The default replay horizon.
+pub const DEFAULT_REPLAY_HORIZON: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 
 impl Default for Options {
     fn default() -> Self {
@@ -46,6 +54,7 @@ impl Default for Options {
             ack_wait_ms: 30_000,
             retry_base_ms: 1_000,
             retry_max_ms: 60_000,
+            replay_horizon: DEFAULT_REPLAY_HORIZON,
         }
     }
 }
@@ -68,5 +77,38 @@ impl Options {
     /// The consumers' ack wait.
     pub fn ack_wait(&self) -> Duration {
         Duration::from_millis(self.ack_wait_ms.max(1))
+    }
+}
+
+/// A duration written as configured (`7d`), in files and `SLUICE_*` values.
+mod duration_text {
+    use std::time::Duration;
+
+    use serde::{Deserialize as _, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&crate::retention::human(*d))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let text = String::deserialize(d)?;
+        sluice_ledger::parse_duration(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_replay_horizon_is_read_as_a_duration() -> Result<(), Box<dyn std::error::Error>> {
+        let env = [("SLUICE_REPLAY_HORIZON".to_owned(), "36h".to_owned())];
+        let options: Options = sluice_runtime::config::load(None, env, &[])?;
+        assert_eq!(options.replay_horizon, Duration::from_secs(36 * 3600));
+        let defaults: Options = sluice_runtime::config::load(None, Vec::new(), &[])?;
+        assert_eq!(defaults.replay_horizon, DEFAULT_REPLAY_HORIZON);
+        let bad = [("SLUICE_REPLAY_HORIZON".to_owned(), "soon".to_owned())];
+        assert!(sluice_runtime::config::load::<Options>(None, bad, &[]).is_err());
+        Ok(())
     }
 }

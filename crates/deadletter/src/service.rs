@@ -17,10 +17,13 @@ pub struct Service {
 }
 
 impl Service {
-    /// Connects to NATS and creates the (lazily connected) ledger client.
+    /// Connects to NATS, creates the ledger client and checks that the
+    /// ledger keeps idempotency keys long enough for every replay
+    /// ([`crate::retention`]); refuses to start otherwise.
     pub async fn new(options: Options) -> Result<Self, Error> {
         let bus = Bus::connect(&options.nats, "sluice-deadletter").await?;
         let ledger = options.ledger.connect()?;
+        crate::retention::verify(&bus, &ledger, options.replay_horizon).await?;
         Ok(Self {
             options,
             bus,

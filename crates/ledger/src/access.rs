@@ -2,8 +2,9 @@
 //!
 //! Admin may call everything. Services run the pipeline (keys, transitions,
 //! recording dead letters and opening review items); reviewers decide review
-//! items; SREs handle dead letters and read the review queue. So a reviewer
-//! cannot replay dead letters and a service cannot decide reviews.
+//! items; SREs handle dead letters, erase personal payload and read the
+//! review queue. So a reviewer cannot replay dead letters or erase an
+//! execution, and a service cannot decide reviews.
 
 use tonic::{Request, Status};
 
@@ -23,6 +24,8 @@ pub enum Rpc {
     GetExecution,
     ListExecutions,
     WhoAmI,
+    GetSettings,
+    EraseExecution,
     RecordDeadLetter,
     GetDeadLetter,
     ListDeadLetters,
@@ -54,12 +57,13 @@ impl Rpc {
             | Rpc::RecordDeadLetter
             | Rpc::CreateReviewItem => &[Service, Admin],
             Rpc::GetExecution | Rpc::ListExecutions => &[Service, Reviewer, Sre, Admin],
-            Rpc::WhoAmI => &[Service, Reviewer, Sre, Admin],
+            Rpc::WhoAmI | Rpc::GetSettings => &[Service, Reviewer, Sre, Admin],
             Rpc::GetDeadLetter
             | Rpc::ListDeadLetters
             | Rpc::BeginReplay
             | Rpc::CompleteReplay
-            | Rpc::DiscardDeadLetter => &[Sre, Admin],
+            | Rpc::DiscardDeadLetter
+            | Rpc::EraseExecution => &[Sre, Admin],
             Rpc::GetReviewItem | Rpc::ListReviewItems => &[Reviewer, Sre, Admin],
             Rpc::DecideReview => &[Reviewer, Admin],
             // A service may only record a breaker trip; the handler checks.
@@ -91,6 +95,8 @@ mod tests {
         Rpc::GetExecution,
         Rpc::ListExecutions,
         Rpc::WhoAmI,
+        Rpc::GetSettings,
+        Rpc::EraseExecution,
         Rpc::RecordDeadLetter,
         Rpc::GetDeadLetter,
         Rpc::ListDeadLetters,
@@ -120,6 +126,7 @@ mod tests {
             Rpc::BeginReplay,
             Rpc::CompleteReplay,
             Rpc::DiscardDeadLetter,
+            Rpc::EraseExecution,
         ] {
             assert!(!allowed(rpc, Reviewer) && !allowed(rpc, Service), "{rpc:?}");
         }
@@ -129,5 +136,13 @@ mod tests {
         assert!(!allowed(Rpc::Begin, Sre) && !allowed(Rpc::Begin, Reviewer));
         assert!(!allowed(Rpc::RecordSwitchChange, Reviewer));
         assert!(!allowed(Rpc::ListAudit, Reviewer) && !allowed(Rpc::ListAudit, Service));
+    }
+
+    #[test]
+    fn only_sres_and_admins_erase_and_everyone_reads_settings() {
+        assert_eq!(Rpc::EraseExecution.roles(), &[Sre, Admin]);
+        for role in [Service, Reviewer, Sre, Admin] {
+            assert!(Rpc::GetSettings.roles().contains(&role), "{role:?}");
+        }
     }
 }

@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{Error, Result};
-use crate::options::DEFAULT_CONNECT_TIMEOUT;
+use crate::options::{DEFAULT_CONNECT_TIMEOUT, parse_duration};
 use crate::{Options, Store, TlsOptions, TokenTable};
 
 /// The Sluice idempotency ledger (gRPC over Postgres).
@@ -77,6 +77,16 @@ pub struct Serve {
     /// CA of client certificates; enables mTLS.
     #[arg(long, env = "SLUICE_LEDGER_TLS_CLIENT_CA", requires = "tls_cert")]
     pub tls_client_ca: Option<PathBuf>,
+    /// How long completed and permanently failed idempotency keys are kept
+    /// after their last change (`45d`, `1000h`…); must cover the dead-letter
+    /// stream's max age plus the replay horizon.
+    #[arg(
+        long,
+        env = "SLUICE_LEDGER_KEY_RETENTION",
+        default_value = "45d",
+        value_parser = parse_duration
+    )]
+    pub key_retention: std::time::Duration,
 }
 
 impl Cli {
@@ -112,6 +122,7 @@ impl Serve {
             max_connections: self.max_connections,
             migrate_on_start: self.migrate,
             http_listen: Some(self.http_listen),
+            key_retention: self.key_retention,
             ..Options::new(database_url)
         }
     }

@@ -27,6 +27,7 @@ use crate::types::{
 };
 
 mod dead_letters;
+mod retention;
 mod reviews;
 mod switches;
 

@@ -34,7 +34,7 @@ pub use auth::{Identity, Role, TokenTable};
 pub use client::{ClientOptions, LedgerClient};
 pub use client_options::LedgerOptions;
 pub use error::{Error, Result};
-pub use options::{Options, TlsOptions};
+pub use options::{Options, TlsOptions, parse_duration};
 pub use store::Store;
 pub use types::*;
 
@@ -108,12 +108,21 @@ impl Ledger {
             readiness,
             shutdown.clone(),
         ));
+        tokio::spawn(purge_keys(
+            self.store.clone(),
+            self.options.key_retention,
+            self.options.purge_interval,
+            shutdown.clone(),
+        ));
 
         let mut builder = Server::builder();
         if let Some(tls) = tls {
             builder = builder.tls_config(server_tls(tls).await?)?;
         }
-        let ledger = LedgerServer::with_interceptor(LedgerService::new(self.store), auth);
+        let settings = Settings {
+            key_retention: self.options.key_retention,
+        };
+        let ledger = LedgerServer::with_interceptor(LedgerService::new(self.store, settings), auth);
         let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
         let serving = builder
             .add_service(health)
@@ -169,6 +178,28 @@ async fn server_tls(tls: &TlsOptions) -> Result<ServerTlsConfig> {
             .client_auth_optional(true);
     }
     Ok(config)
+}
+
+/// Removes finished keys past their retention, now and every `interval`.
+/// Every replica runs it: the deletes skip rows another replica holds and
+/// are harmless to repeat, so no leader is needed.
+async fn purge_keys(
+    store: Store,
+    retention: Duration,
+    interval: Duration,
+    shutdown: CancellationToken,
+) {
+    loop {
+        match store.purge_keys(retention).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, ?retention, "purged finished idempotency keys"),
+            Err(err) => tracing::warn!(error = %err, "purging idempotency keys failed"),
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            () = tokio::time::sleep(interval.max(Duration::from_secs(1))) => {}
+        }
+    }
 }
 
 /// Keeps the gRPC health status and `/readyz` in step with the database.

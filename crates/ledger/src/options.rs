@@ -8,9 +8,13 @@ use std::time::Duration;
 
 use crate::auth::TokenTable;
 use crate::error::redact_url;
+use crate::types::DEFAULT_KEY_RETENTION;
 
 /// How long to wait for Postgres unless configured otherwise.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How often finished keys past their retention are purged by default.
+pub const DEFAULT_PURGE_INTERVAL: Duration = Duration::from_secs(60 * 60);
 
 /// Where to find the server's TLS material.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,11 +50,19 @@ pub struct Options {
     /// Where `/livez`, `/readyz` and `/metrics` are served; not served when
     /// unset (tests, embedding).
     pub http_listen: Option<SocketAddr>,
+    /// How long a completed or permanently failed idempotency key is kept
+    /// after its last change. It must cover the dead-letter stream's max age
+    /// plus the replay horizon (the dead-letter service refuses to start
+    /// otherwise), or a late replay could repeat an effect.
+    pub key_retention: Duration,
+    /// How often the purge of keys past their retention runs.
+    pub purge_interval: Duration,
 }
 
 impl Options {
     /// The defaults for `database_url`: listen on 127.0.0.1:50051, 16
-    /// connections, 5 s connect timeout, no auth, no TLS, no migrations.
+    /// connections, 5 s connect timeout, no auth, no TLS, no migrations,
+    /// keys kept 45 days and purged hourly.
     pub fn new(database_url: impl Into<String>) -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
@@ -62,8 +74,30 @@ impl Options {
             migrate_on_start: false,
             shutdown_grace: Duration::from_secs(10),
             http_listen: None,
+            key_retention: DEFAULT_KEY_RETENTION,
+            purge_interval: DEFAULT_PURGE_INTERVAL,
         }
     }
+}
+
+/// Parses a duration such as `90s`, `15m`, `12h`, `45d` or `2w` (the
+/// spelling of `SLUICE_LEDGER_KEY_RETENTION`).
+pub fn parse_duration(value: &str) -> Result<Duration, String> {
+    let bad = || format!("{value:?} is not a duration like 90s, 15m, 12h, 45d or 2w");
+    let split = value.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+    let (n, unit) = value.split_at(split);
+    let n: u64 = n.parse().map_err(|_| bad())?;
+    let seconds = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 604_800,
+        _ => return Err(bad()),
+    };
+    n.checked_mul(seconds)
+        .map(Duration::from_secs)
+        .ok_or_else(bad)
 }
 
 impl fmt::Debug for Options {
@@ -79,6 +113,23 @@ impl fmt::Debug for Options {
             .field("migrate_on_start", &self.migrate_on_start)
             .field("shutdown_grace", &self.shutdown_grace)
             .field("http_listen", &self.http_listen)
+            .field("key_retention", &self.key_retention)
+            .field("purge_interval", &self.purge_interval)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_with_a_unit() {
+        assert_eq!(parse_duration("45d"), Ok(Duration::from_secs(45 * 86_400)));
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("2w"), Ok(Duration::from_secs(14 * 86_400)));
+        for bad in ["", "45", "d", "4.5d", "45y", "99999999999999999999w"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
     }
 }

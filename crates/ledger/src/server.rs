@@ -13,9 +13,12 @@ use uuid::Uuid;
 use crate::Store;
 use crate::access::Rpc;
 use crate::convert::{json_in, pb};
-use crate::types::{BeginOutcome, BeginRequest, ExecutionFilter, FailureKind, Transition};
+use crate::types::{
+    BeginOutcome, BeginRequest, ExecutionFilter, FailureKind, Settings, Transition,
+};
 
 mod dead_letters;
+mod retention;
 mod reviews;
 mod switches;
 
@@ -25,12 +28,13 @@ type Reply<T> = Result<Response<T>, Status>;
 #[derive(Debug, Clone)]
 pub struct LedgerService {
     store: Store,
+    settings: Settings,
 }
 
 impl LedgerService {
-    /// A service over `store`.
-    pub fn new(store: Store) -> Self {
-        Self { store }
+    /// A service over `store`, announcing `settings` to callers.
+    pub fn new(store: Store, settings: Settings) -> Self {
+        Self { store, settings }
     }
 }
 
@@ -124,9 +128,11 @@ impl pb::ledger_server::Ledger for LedgerService {
         let id = Uuid::parse_str(&id)
             .map_err(|_| Status::invalid_argument(format!("execution_id {id:?} is not a UUID")))?;
         let (execution, journal) = self.store.get_execution(id).await?;
+        let audit = self.store.execution_audit(id).await?;
         Ok(Response::new(pb::GetExecutionResponse {
             execution: Some(execution.to_proto()),
             journal: journal.into_iter().map(|entry| entry.to_proto()).collect(),
+            audit: crate::convert::trail_to_proto(audit),
         }))
     }
 
@@ -146,6 +152,20 @@ impl pb::ledger_server::Ledger for LedgerService {
             name: who.name,
             role: who.role.as_str().to_owned(),
         }))
+    }
+
+    async fn get_settings(
+        &self,
+        req: Request<pb::GetSettingsRequest>,
+    ) -> Reply<pb::GetSettingsResponse> {
+        self.get_settings(req).await
+    }
+
+    async fn erase_execution(
+        &self,
+        req: Request<pb::EraseExecutionRequest>,
+    ) -> Reply<pb::EraseExecutionResponse> {
+        self.erase_execution(req).await
     }
 
     async fn record_dead_letter(

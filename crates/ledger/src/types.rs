@@ -237,6 +237,8 @@ pub struct Execution {
     pub actions_attempted: Option<Value>,
     /// Ids returned by external systems.
     pub external_write_ids: Option<Value>,
+    /// When its personal payload was erased, if it was.
+    pub erased_at: Option<DateTime<Utc>>,
 }
 
 /// One applied transition.
@@ -288,6 +290,7 @@ pub struct ExecutionPage {
 
 mod audit;
 mod dead_letters;
+mod retention;
 mod reviews;
 
 pub use audit::{AuditRecord, SWITCH_SOURCES, SWITCH_STATES, SwitchChange, WorkflowStats};
@@ -296,6 +299,7 @@ pub use dead_letters::{
     DeadLetterPage, DeadLetterStatus, Headers, NewDeadLetter, RecordedDeadLetter, ReplayOutcome,
     ReplayTicket, replay_generation,
 };
+pub use retention::{DEFAULT_KEY_RETENTION, Erasure, Settings, StreamMessage};
 pub use reviews::{
     CreatedReviewItem, Decided, Decision, NewReviewItem, ReviewDecision, ReviewFilter, ReviewItem,
     ReviewKind, ReviewPage, ReviewStatus,

@@ -33,11 +33,21 @@ impl TestLedger {
         tokens: TokenTable,
         client_token: Option<&str>,
     ) -> anyhow::Result<Self> {
+        Self::start_configured(db, client_token, |options| options.tokens = tokens).await
+    }
+
+    /// Starts a ledger with the test defaults changed by `configure` (a
+    /// short key retention, tokens…); its `client` sends `client_token`.
+    pub async fn start_configured(
+        db: &TestDb,
+        client_token: Option<&str>,
+        configure: impl FnOnce(&mut Options),
+    ) -> anyhow::Result<Self> {
         let mut options = Options::new(db.url.clone());
         options.migrate_on_start = true;
         options.max_connections = 20;
-        options.tokens = tokens;
         options.shutdown_grace = std::time::Duration::from_secs(1);
+        configure(&mut options);
         let listener = sluice_ledger::bind("127.0.0.1:0".parse()?).await?;
         let addr = listener.local_addr()?;
         let ledger = Ledger::new(options).await?;

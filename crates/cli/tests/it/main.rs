@@ -4,6 +4,7 @@
 
 mod cli;
 mod dlq;
+mod erase;
 mod pipeline;
 mod provision;
 mod review;

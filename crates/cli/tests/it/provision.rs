@@ -143,3 +143,60 @@ fn dry_run_lists_the_plan_without_a_broker() {
     assert!(text.contains("sluice-interpret-reservation"), "{text}");
     assert!(text.contains("SLUICE_PIPELINE"), "{text}");
 }
+
+/// A ledger that keeps keys for `days` days, and provisioning's answer.
+async fn provision_against(days: u64) -> anyhow::Result<(Output, bool)> {
+    let nats = TestNats::new().await?;
+    let db = sluice_testkit::TestDb::new().await?;
+    let retention = std::time::Duration::from_secs(days * 86_400);
+    let ledger = sluice_testkit::TestLedger::start_configured(&db, None, |o| {
+        o.key_retention = retention;
+    })
+    .await?;
+    let (prefix, url) = (
+        nats.subjects.prefix().to_owned(),
+        format!("http://{}", ledger.addr),
+    );
+    let wf = workflows();
+    let out = sluice(
+        &[
+            "admin",
+            "provision",
+            "--workflows",
+            wf.to_str().unwrap_or_default(),
+        ],
+        &[
+            ("SLUICE_NATS_URL", nats.url.as_str()),
+            ("SLUICE_PREFIX", prefix.as_str()),
+            ("SLUICE_LEDGER_URL", url.as_str()),
+        ],
+    );
+    let names: Vec<String> = nats.jetstream.stream_names().try_collect().await?;
+    let provisioned = names
+        .iter()
+        .any(|n| n.starts_with(&prefix.to_ascii_uppercase()));
+    nats.cleanup().await?;
+    Ok((out, provisioned))
+}
+
+// Multi-threaded: the ledger serves while the blocking command runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provisioning_checks_the_ledgers_key_retention_first() -> anyhow::Result<()> {
+    // The default dead-letter stream keeps 30 days; with the 7-day horizon
+    // a 10-day retention is refused before anything is created.
+    let (out, provisioned) = provision_against(10).await?;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_line(&out));
+    let line = stderr_line(&out);
+    assert!(
+        line.contains("ledger key retention 10d is shorter than the dead-letter stream's max age 30d plus the replay horizon 7d (37d)"),
+        "{line}"
+    );
+    assert!(!provisioned);
+
+    let (out, provisioned) = provision_against(45).await?;
+    assert!(out.status.success(), "{}", stderr_line(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("retention  ok (key retention 45d"), "{text}");
+    assert!(provisioned);
+    Ok(())
+}

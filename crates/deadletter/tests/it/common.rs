@@ -34,11 +34,18 @@ pub struct Env {
 impl Env {
     /// Stage consumers with a 1 s ack wait and two deliveries.
     pub async fn new() -> anyhow::Result<Self> {
+        Self::with_ledger(|_| {}).await
+    }
+
+    /// As [`Env::new`], with the ledger's options changed by `configure`.
+    pub async fn with_ledger(
+        configure: impl FnOnce(&mut sluice_ledger::Options),
+    ) -> anyhow::Result<Self> {
         let nats = TestNats::new().await?;
         let bus = Bus::new(nats.client.clone(), nats.subjects.clone());
         bus.provision(&topology()).await?;
         let db = TestDb::new().await?;
-        let ledger = TestLedger::start(&db).await?;
+        let ledger = TestLedger::start_configured(&db, None, configure).await?;
         Ok(Self {
             nats,
             bus,
@@ -49,7 +56,15 @@ impl Env {
 
     /// Starts the dead-letter service in-process.
     pub async fn start_service(&self) -> anyhow::Result<Running> {
-        let options = Options {
+        let service = Service::new(self.service_options()).await?;
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(service.run(shutdown.clone()));
+        Ok(Running { shutdown, task })
+    }
+
+    /// The service's options for this environment (fast polls, short waits).
+    pub fn service_options(&self) -> Options {
+        Options {
             nats: NatsOptions {
                 url: self.nats.url.clone(),
                 prefix: self.nats.subjects.prefix().to_owned(),
@@ -66,11 +81,7 @@ impl Env {
             retry_base_ms: 50,
             retry_max_ms: 500,
             ..Options::default()
-        };
-        let service = Service::new(options).await?;
-        let shutdown = CancellationToken::new();
-        let task = tokio::spawn(service.run(shutdown.clone()));
-        Ok(Running { shutdown, task })
+        }
     }
 
     /// Publishes event `i` of `workflow` to the gate stage, after creating

@@ -6,3 +6,4 @@
 mod common;
 mod paths;
 mod restart;
+mod retention;

@@ -98,6 +98,7 @@ impl Execution {
             gate_decision: self.gate_decision,
             actions_attempted: json_out(self.actions_attempted),
             external_write_ids: json_out(self.external_write_ids),
+            erased_at: self.erased_at.map(timestamp),
         }
     }
 
@@ -110,6 +111,7 @@ impl Execution {
             retry_count: i32::try_from(e.retry_count).unwrap_or(i32::MAX),
             actions_attempted: json_in("actions_attempted", e.actions_attempted)?,
             external_write_ids: json_in("external_write_ids", e.external_write_ids)?,
+            erased_at: optional_datetime("erased_at", e.erased_at)?,
             workflow: e.workflow,
             source: e.source,
             event_id: e.event_id,

@@ -7,6 +7,7 @@ mod dead_letters;
 mod enums;
 mod executions;
 mod keys;
+mod retention;
 mod reviews;
 
 pub(crate) use audit::{trail_from_proto, trail_to_proto};

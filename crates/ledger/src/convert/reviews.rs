@@ -31,7 +31,7 @@ fn duration_in(d: Option<prost_types::Duration>) -> Result<Option<Duration>> {
     .transpose()
 }
 
-fn duration_out(d: Duration) -> prost_types::Duration {
+pub(super) fn duration_out(d: Duration) -> prost_types::Duration {
     prost_types::Duration {
         seconds: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
         nanos: i32::try_from(d.subsec_nanos()).unwrap_or(0),

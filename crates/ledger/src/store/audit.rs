@@ -18,6 +18,8 @@ pub(crate) enum Subject<'a> {
     ReviewItem(i64),
     /// A kill switch, by key.
     Switch(&'a str),
+    /// An execution, by id.
+    Execution(uuid::Uuid),
 }
 
 impl Subject<'_> {
@@ -26,6 +28,7 @@ impl Subject<'_> {
             Subject::DeadLetter(_) => "dead_letter",
             Subject::ReviewItem(_) => "review_item",
             Subject::Switch(_) => "switch",
+            Subject::Execution(_) => "execution",
         }
     }
 
@@ -33,6 +36,7 @@ impl Subject<'_> {
         match self {
             Subject::DeadLetter(id) | Subject::ReviewItem(id) => id.to_string(),
             Subject::Switch(key) => key.to_owned(),
+            Subject::Execution(id) => id.to_string(),
         }
     }
 }
@@ -90,6 +94,11 @@ impl Store {
     /// The audit trail of one review item, oldest first.
     pub async fn review_item_audit(&self, id: i64) -> Result<Vec<AuditRecord>> {
         self.audit_trail(Subject::ReviewItem(id)).await
+    }
+
+    /// The audit trail of one execution (erasures), oldest first.
+    pub async fn execution_audit(&self, id: uuid::Uuid) -> Result<Vec<AuditRecord>> {
+        self.audit_trail(Subject::Execution(id)).await
     }
 
     async fn audit_trail(&self, subject: Subject<'_>) -> Result<Vec<AuditRecord>> {

@@ -39,7 +39,7 @@ impl Store {
             r#"SELECT execution_id, workflow, source, event_id, correlation_id, state,
                       received_at, updated_at, retry_count, exception_reason, final_outcome,
                       payload_ref, model_output_ref, confidence, gate_decision,
-                      actions_attempted, external_write_ids
+                      actions_attempted, external_write_ids, erased_at
                FROM executions WHERE execution_id = $1"#,
             id
         )
@@ -73,7 +73,7 @@ impl Store {
             r#"SELECT execution_id, workflow, source, event_id, correlation_id, state,
                       received_at, updated_at, retry_count, exception_reason, final_outcome,
                       payload_ref, model_output_ref, confidence, gate_decision,
-                      actions_attempted, external_write_ids
+                      actions_attempted, external_write_ids, erased_at
                FROM executions
                WHERE ($1::text IS NULL OR workflow = $1)
                  AND ($2::text IS NULL OR state = $2)

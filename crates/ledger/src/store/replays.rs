@@ -39,12 +39,20 @@ impl Store {
         let mut tx = self.pool().begin().await?;
         // Lock the entry: concurrent batches get consecutive generations.
         let entry = sqlx::query!(
-            "SELECT status, replay_count FROM dead_letters WHERE id = $1 FOR UPDATE",
+            "SELECT status, replay_count, erased_at FROM dead_letters WHERE id = $1 FOR UPDATE",
             req.id
         )
         .fetch_optional(&mut *tx)
         .await?
         .ok_or_else(|| Error::NotFound(format!("dead letter {}", req.id)))?;
+        // Checked before a resumed batch too: an erased payload is empty, and
+        // republishing it would send nothing a stage could process.
+        if entry.erased_at.is_some() {
+            return Err(Error::Precondition(format!(
+                "dead letter {} was erased: its payload is gone and cannot be replayed",
+                req.id
+            )));
+        }
         let earlier = sqlx::query!(
             r#"SELECT generation, outcome, begun_at FROM dead_letter_replays
                WHERE dead_letter_id = $1 AND batch_id = $2"#,
