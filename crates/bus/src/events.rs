@@ -59,10 +59,23 @@ impl Bus {
     /// after announcing and announces again on redelivery publishes one event,
     /// not two.
     pub async fn announce(&self, event: &ExecutionEvent) -> Result<Published, Error> {
-        let subject = self.subjects().event(event.state, &event.workflow)?;
-        let mut map = HeaderMap::new();
+        let name = event.state.as_str().to_ascii_lowercase();
         let msg_id = format!("{}:event:{}", event.execution_id, event.state.as_str());
-        map.insert(headers::MSG_ID, msg_id.as_str());
+        self.announce_named(&name, &msg_id, event).await
+    }
+
+    /// Publishes `event` on `<prefix>.events.<name>.<workflow>` with
+    /// `Nats-Msg-Id = msg_id`, for announcements that are not a state change
+    /// (`review_overdue`).
+    pub async fn announce_named(
+        &self,
+        name: &str,
+        msg_id: &str,
+        event: &ExecutionEvent,
+    ) -> Result<Published, Error> {
+        let subject = self.subjects().event_named(name, &event.workflow)?;
+        let mut map = HeaderMap::new();
+        map.insert(headers::MSG_ID, msg_id);
         map.insert(headers::CORRELATION_ID, event.correlation_id.as_str());
         map.insert(
             headers::EXECUTION_ID,

@@ -53,6 +53,9 @@ pub struct ListArgs {
     /// Only items opened longer ago than this (`90s`, `15m`, `1h`, `2d`).
     #[arg(long, value_parser = output::parse_time)]
     pub older_than: Option<chrono::DateTime<Utc>>,
+    /// Only open items past their workflow's review SLA.
+    #[arg(long)]
+    pub overdue: bool,
     /// At most this many items.
     #[arg(long, default_value_t = 50)]
     pub limit: u32,
@@ -137,6 +140,7 @@ async fn list(
         workflow: args.workflow,
         status: args.status,
         older_than,
+        overdue: args.overdue,
         limit: args.limit.min(500),
         ..Default::default()
     };

@@ -108,12 +108,16 @@ impl Subjects {
     /// An announcement that an execution of `workflow` reached `state`:
     /// `<prefix>.events.<state>.<workflow>` (state in lower case).
     pub fn event(&self, state: crate::State, workflow: &str) -> Result<String, Error> {
+        self.event_named(&state.as_str().to_ascii_lowercase(), workflow)
+    }
+
+    /// An announcement named `name` (a state in lower case, or a condition
+    /// such as `review_overdue`) about `workflow`:
+    /// `<prefix>.events.<name>.<workflow>`.
+    pub fn event_named(&self, name: &str, workflow: &str) -> Result<String, Error> {
+        validate_name("event", name)?;
         validate_name("workflow", workflow)?;
-        Ok(format!(
-            "{}.events.{}.{workflow}",
-            self.prefix,
-            state.as_str().to_ascii_lowercase()
-        ))
+        Ok(format!("{}.events.{name}.{workflow}", self.prefix))
     }
 
     /// The subjects a stream captures.

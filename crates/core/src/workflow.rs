@@ -45,6 +45,31 @@ pub struct WorkflowSpec {
     /// The confirmation sent after the actions.
     #[serde(default)]
     pub notify: Option<NotifySpec>,
+    /// How long a person has to decide a review item.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<ReviewSpec>,
+}
+
+/// The human-review service level of a workflow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewSpec {
+    /// Seconds from opening within which an item should be decided; past
+    /// it the item is announced on `<prefix>.events.review_overdue.<workflow>`
+    /// and counted in `sluice_review_overdue`.
+    pub sla_s: u32,
+}
+
+impl WorkflowSpec {
+    /// When a review item opened at `opened` is due, if the workflow has an
+    /// SLA.
+    pub fn review_due(
+        &self,
+        opened: chrono::DateTime<chrono::Utc>,
+    ) -> Option<chrono::DateTime<chrono::Utc>> {
+        let sla = self.review.as_ref()?.sla_s;
+        Some(opened + chrono::Duration::seconds(i64::from(sla)))
+    }
 }
 
 /// How the model is asked.

@@ -15,6 +15,10 @@
 //!   the bus already dead-lettered that message, and the first consumer
 //!   indexes it otherwise: one message, one entry, whichever paths report it.
 //!
+//! It also watches review SLAs ([`review_sla`]): an open item past its due
+//! time is announced once on `<prefix>.events.review_overdue.<workflow>` and
+//! counted in the `sluice_review_overdue` gauge.
+//!
 //! At start-up it refuses to run when the ledger's key retention is shorter
 //! than the dead-letter stream's max age plus the replay horizon
 //! ([`retention`]): a replay after its key was purged could repeat an effect.
@@ -26,6 +30,7 @@ mod error;
 mod index;
 mod options;
 pub mod retention;
+pub mod review_sla;
 mod service;
 
 pub use consumers::{ADVISORIES_CONSUMER, DEAD_LETTERS_CONSUMER};

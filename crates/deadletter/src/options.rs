@@ -37,6 +37,9 @@ pub struct Options {
     /// retention must cover the stream's max age plus this.
     #[serde(with = "duration_text")]
     pub replay_horizon: Duration,
+    /// How often review items past their SLA are looked for and announced,
+    /// in milliseconds.
+    pub review_sla_check_ms: u64,
 }
 
 /// The default replay horizon.
@@ -55,11 +58,17 @@ impl Default for Options {
             retry_base_ms: 1_000,
             retry_max_ms: 60_000,
             replay_horizon: DEFAULT_REPLAY_HORIZON,
+            review_sla_check_ms: 30_000,
         }
     }
 }
 
 impl Options {
+    /// How often review SLAs are checked.
+    pub fn review_sla_check(&self) -> Duration {
+        Duration::from_millis(self.review_sla_check_ms.max(100))
+    }
+
     /// The consume-loop settings these options describe.
     pub fn consume(&self) -> ConsumeOptions {
         ConsumeOptions {

@@ -46,6 +46,12 @@ impl Service {
         let index_loop = ConsumeLoop::new(js.clone(), dead_letters, unused.clone(), consume)?;
         let advisory_loop = ConsumeLoop::new(js.clone(), advisories, unused, consume)?;
 
+        let sla = tokio::spawn(crate::review_sla::watch(
+            self.bus.clone(),
+            self.ledger.clone(),
+            self.options.review_sla_check(),
+            shutdown.clone(),
+        ));
         let indexer = Indexer::new(self.bus.clone(), self.ledger);
         let index = move |delivery| {
             let indexer = indexer.clone();
@@ -59,8 +65,10 @@ impl Service {
         tracing::info!("dead-letter service consuming");
         let (indexed, reported) = tokio::join!(
             index_loop.run(index, shutdown.clone()),
-            advisory_loop.run(report, shutdown),
+            advisory_loop.run(report, shutdown.clone()),
         );
+        shutdown.cancel();
+        let _ = sla.await;
         indexed?;
         reported?;
         Ok(())

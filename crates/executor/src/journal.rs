@@ -142,7 +142,11 @@ impl<'a> Journal<'a> {
             tracing::info!(state = %self.state, "execution moved on; not sending to review");
             return Ok(());
         }
-        self.open_review_item(unknown, reason, &detail).await?;
+        let due = inner
+            .workflows
+            .get(&self.envelope.workflow)
+            .and_then(|w| w.spec.review_due(chrono::Utc::now()));
+        self.open_review_item(unknown, reason, &detail, due).await?;
         let mut event = ExecutionEvent::new(self.envelope, State::NeedsReview, reason);
         event.detail = detail;
         inner.bus.announce(&event).await?;
@@ -161,13 +165,14 @@ impl Journal<'_> {
         unknown: bool,
         reason: &str,
         detail: &Value,
+        sla_due_at: Option<chrono::DateTime<chrono::Utc>>,
     ) -> Result<(), crate::handler::StageError> {
         let item = NewReviewItem {
             execution_id: self.envelope.execution_id,
             generation: self.generation.to_owned(),
             kind: ReviewKind::NeedsReview,
             handoff: handoff(self.envelope, unknown, reason, detail)?,
-            sla_due_at: None,
+            sla_due_at,
         };
         self.ledger.create_review_item(&item).await?;
         Ok(())

@@ -39,6 +39,8 @@ pub enum Rpc {
     RecordSwitchChange,
     ListAudit,
     WorkflowStats,
+    ListOverdueReviews,
+    MarkReviewOverdueAnnounced,
 }
 
 use Role::{Admin, Reviewer, Service, Sre};
@@ -55,7 +57,9 @@ impl Rpc {
             | Rpc::GetKey
             | Rpc::RecordTransition
             | Rpc::RecordDeadLetter
-            | Rpc::CreateReviewItem => &[Service, Admin],
+            | Rpc::CreateReviewItem
+            | Rpc::ListOverdueReviews
+            | Rpc::MarkReviewOverdueAnnounced => &[Service, Admin],
             Rpc::GetExecution | Rpc::ListExecutions => &[Service, Reviewer, Sre, Admin],
             Rpc::WhoAmI | Rpc::GetSettings => &[Service, Reviewer, Sre, Admin],
             Rpc::GetDeadLetter
@@ -110,6 +114,8 @@ mod tests {
         Rpc::RecordSwitchChange,
         Rpc::ListAudit,
         Rpc::WorkflowStats,
+        Rpc::ListOverdueReviews,
+        Rpc::MarkReviewOverdueAnnounced,
     ];
 
     #[test]

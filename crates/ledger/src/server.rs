@@ -238,6 +238,20 @@ impl pb::ledger_server::Ledger for LedgerService {
         self.decide_review(req).await
     }
 
+    async fn list_overdue_reviews(
+        &self,
+        req: Request<pb::ListOverdueReviewsRequest>,
+    ) -> Reply<pb::ListOverdueReviewsResponse> {
+        self.list_overdue_reviews(req).await
+    }
+
+    async fn mark_review_overdue_announced(
+        &self,
+        req: Request<pb::MarkReviewOverdueAnnouncedRequest>,
+    ) -> Reply<pb::MarkReviewOverdueAnnouncedResponse> {
+        self.mark_review_overdue_announced(req).await
+    }
+
     async fn record_switch_change(
         &self,
         req: Request<pb::RecordSwitchChangeRequest>,

@@ -301,6 +301,6 @@ pub use dead_letters::{
 };
 pub use retention::{DEFAULT_KEY_RETENTION, Erasure, Settings, StreamMessage};
 pub use reviews::{
-    CreatedReviewItem, Decided, Decision, NewReviewItem, ReviewDecision, ReviewFilter, ReviewItem,
-    ReviewKind, ReviewPage, ReviewStatus,
+    CreatedReviewItem, Decided, Decision, NewReviewItem, OverdueReviews, ReviewDecision,
+    ReviewFilter, ReviewItem, ReviewKind, ReviewPage, ReviewStatus,
 };

@@ -112,7 +112,16 @@ pub async fn events(
     state: State,
     workflow: &str,
 ) -> anyhow::Result<Vec<serde_json::Value>> {
-    let subject = nats.subjects.event(state, workflow)?;
+    named_events(nats, &state.as_str().to_ascii_lowercase(), workflow).await
+}
+
+/// The announcements named `name` (`review_overdue`…) for `workflow`.
+pub async fn named_events(
+    nats: &TestNats,
+    name: &str,
+    workflow: &str,
+) -> anyhow::Result<Vec<serde_json::Value>> {
+    let subject = nats.subjects.event_named(name, workflow)?;
     stored(nats, StreamKind::Events, &subject)
         .await?
         .iter()

@@ -112,6 +112,9 @@ pub(super) async fn spawn_deadletter(
             ..Default::default()
         },
         http_listen: None,
+        // One process on a laptop: a short check makes overdue reviews
+        // show up while someone is watching.
+        review_sla_check_ms: 1_000,
         ..Default::default()
     })
     .await

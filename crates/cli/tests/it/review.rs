@@ -137,3 +137,50 @@ async fn reject_closes_and_escalate_escalates_with_no_booking() -> anyhow::Resul
     assert_eq!(env.bookings().await?["total"], 0);
     env.stop().await
 }
+
+#[tokio::test]
+async fn an_item_past_its_sla_is_announced_once_and_listed_as_overdue() -> anyhow::Result<()> {
+    // A one-second review SLA on the reservation workflow.
+    let workflows = crate::stack::workflows_with(|toml| toml.replace("sla_s = 3600", "sla_s = 1"))?;
+    let env = Env::start_in(Duration::from_secs(60), workflows.clone()).await?;
+    let (id, item) = party_of_forty(&env, "wamid.sla").await?;
+    let events = sluice_testkit::eventually::eventually(
+        "the overdue announcement",
+        Duration::from_secs(20),
+        || async {
+            let events = overdue(&env).await?;
+            sluice_testkit::eventually::check(!events.is_empty(), || "none yet".to_owned())?;
+            Ok(events)
+        },
+    )
+    .await?;
+    assert_eq!(events[0]["execution_id"], id.as_str(), "{events:?}");
+    assert_eq!(
+        events[0]["detail"]["review_item"].to_string(),
+        item,
+        "{events:?}"
+    );
+    assert!(events[0]["detail"]["sla_due_at"].is_string(), "{events:?}");
+
+    // Listed as overdue; announced once, however many checks run.
+    let listed = ok(&env.sluice(&["review", "list", "--overdue", "--json"]).await);
+    let listed: Value = serde_json::from_str(&listed)?;
+    assert_eq!(listed["items"][0]["id"].to_string(), item, "{listed}");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(overdue(&env).await?.len(), 1);
+
+    // Once decided it is no longer overdue.
+    ok(&env
+        .sluice(&["review", "reject", &item, "--reason", "too many"])
+        .await);
+    let listed = ok(&env.sluice(&["review", "list", "--overdue", "--json"]).await);
+    assert!(listed.contains(r#""items":[]"#), "{listed}");
+    env.stop().await?;
+    std::fs::remove_dir_all(&workflows)?;
+    Ok(())
+}
+
+/// The `review_overdue` announcements of the reservation workflow.
+async fn overdue(env: &Env) -> anyhow::Result<Vec<Value>> {
+    sluice_testkit::pipeline::named_events(&env.nats, "review_overdue", "reservation").await
+}

@@ -234,3 +234,30 @@ impl Env {
 pub fn whatsapp(id: &str, sender: &str, text: &str) -> Value {
     json!({ "id": id, "from": sender, "name": "Ana", "text": text })
 }
+
+/// A private copy of the repository's workflows with the reservation
+/// workflow's `workflow.toml` passed through `edit`; remove it when done.
+pub fn workflows_with(edit: impl Fn(String) -> String) -> anyhow::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!(
+        "sluice-workflows-{}",
+        sluice_testkit::unique_token()
+    ));
+    copy_dir(&repo("workflows"), &dir)?;
+    let toml = dir.join("reservation/workflow.toml");
+    std::fs::write(&toml, edit(std::fs::read_to_string(&toml)?))?;
+    Ok(dir)
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
+}

@@ -111,15 +111,12 @@ async fn off_holds_every_item_and_on_releases_them_with_one_booking_each() -> an
 #[tokio::test]
 async fn a_failure_burst_trips_the_breaker_and_it_is_audited() -> anyhow::Result<()> {
     // The reservation workflow with a breaker that trips on half of three.
-    let workflows =
-        std::env::temp_dir().join(format!("sluice-breaker-{}", sluice_testkit::unique_token()));
-    copy_dir(&crate::stack::repo("workflows"), &workflows)?;
-    let toml = workflows.join("reservation/workflow.toml");
-    let spec = std::fs::read_to_string(&toml)?.replace(
-        "[gate.rules]",
-        "[gate.breaker]\nwindow_s = 300\nmin_samples = 3\nmax_failure_rate = 0.5\n\n[gate.rules]",
-    );
-    std::fs::write(&toml, spec)?;
+    let workflows = crate::stack::workflows_with(|toml| {
+        toml.replace(
+            "[gate.rules]",
+            "[gate.breaker]\nwindow_s = 300\nmin_samples = 3\nmax_failure_rate = 0.5\n\n[gate.rules]",
+        )
+    })?;
     let env = Env::start_in(Duration::from_secs(60), workflows.clone()).await?;
     // The booking service refuses every booking: a permanent failure, so
     // each execution stops for review at once.
@@ -159,20 +156,6 @@ async fn a_failure_burst_trips_the_breaker_and_it_is_audited() -> anyhow::Result
     assert_eq!(env.execution(&id).await?["state"], "OUTPUT_VALIDATED");
     env.stop().await?;
     std::fs::remove_dir_all(&workflows)?;
-    Ok(())
-}
-
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let target = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            copy_dir(&entry.path(), &target)?;
-        } else {
-            std::fs::copy(entry.path(), target)?;
-        }
-    }
     Ok(())
 }
 

@@ -88,7 +88,7 @@ impl Gate {
             generation: ctx.generation.clone(),
             kind,
             handoff: handoff::with_envelope(handoff, &ctx.envelope)?,
-            sla_due_at: None,
+            sla_due_at: ctx.policy.spec.review_due(chrono::Utc::now()),
         };
         self.inner.ledger.create_review_item(&item).await?;
         Ok(())

@@ -6,7 +6,7 @@ use tonic::{Request, Response};
 use super::{LedgerService, Reply};
 use crate::access::Rpc;
 use crate::convert::{pb, trail_to_proto};
-use crate::types::{Decision, NewReviewItem, ReviewFilter};
+use crate::types::{Decision, NewReviewItem, ReviewFilter, ReviewItem};
 
 impl LedgerService {
     pub(super) async fn create_review_item(
@@ -58,5 +58,37 @@ impl LedgerService {
             "review decided"
         );
         Ok(Response::new(decided.to_proto()))
+    }
+}
+
+impl LedgerService {
+    pub(super) async fn list_overdue_reviews(
+        &self,
+        req: Request<pb::ListOverdueReviewsRequest>,
+    ) -> Reply<pb::ListOverdueReviewsResponse> {
+        Rpc::ListOverdueReviews.authorize(&req)?;
+        let limit = match req.into_inner().limit {
+            0 => 100,
+            n => n,
+        };
+        let (items, open_overdue) = self.store.list_overdue_reviews(limit).await?;
+        Ok(Response::new(pb::ListOverdueReviewsResponse {
+            items: items.into_iter().map(ReviewItem::to_proto).collect(),
+            open_overdue: open_overdue.into_iter().collect(),
+        }))
+    }
+
+    pub(super) async fn mark_review_overdue_announced(
+        &self,
+        req: Request<pb::MarkReviewOverdueAnnouncedRequest>,
+    ) -> Reply<pb::MarkReviewOverdueAnnouncedResponse> {
+        Rpc::MarkReviewOverdueAnnounced.authorize(&req)?;
+        let applied = self
+            .store
+            .mark_review_overdue_announced(req.into_inner().id)
+            .await?;
+        Ok(Response::new(pb::MarkReviewOverdueAnnouncedResponse {
+            applied,
+        }))
     }
 }

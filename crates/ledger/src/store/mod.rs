@@ -21,6 +21,7 @@ mod paging;
 mod replays;
 mod retention;
 mod review_decisions;
+mod review_sla;
 mod reviews;
 mod switches;
 pub mod validate;

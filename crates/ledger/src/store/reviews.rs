@@ -14,21 +14,21 @@ use crate::types::{
 
 /// A `review_items` row as stored.
 pub(crate) struct Row {
-    id: i64,
-    execution_id: uuid::Uuid,
-    generation: String,
-    workflow: String,
-    correlation_id: String,
-    kind: String,
-    handoff: Value,
-    status: String,
-    sla_due_at: Option<DateTime<Utc>>,
-    created_at: DateTime<Utc>,
-    decided_at: Option<DateTime<Utc>>,
-    decided_by: Option<String>,
-    decision_reason: Option<String>,
-    corrections: Option<Value>,
-    manually_corrected: bool,
+    pub(super) id: i64,
+    pub(super) execution_id: uuid::Uuid,
+    pub(super) generation: String,
+    pub(super) workflow: String,
+    pub(super) correlation_id: String,
+    pub(super) kind: String,
+    pub(super) handoff: Value,
+    pub(super) status: String,
+    pub(super) sla_due_at: Option<DateTime<Utc>>,
+    pub(super) created_at: DateTime<Utc>,
+    pub(super) decided_at: Option<DateTime<Utc>>,
+    pub(super) decided_by: Option<String>,
+    pub(super) decision_reason: Option<String>,
+    pub(super) corrections: Option<Value>,
+    pub(super) manually_corrected: bool,
 }
 
 impl TryFrom<Row> for ReviewItem {

@@ -184,3 +184,12 @@ pub struct Decided {
     /// The execution's state afterwards.
     pub state: sluice_core::State,
 }
+
+/// Open review items past their SLA (see `LedgerClient::overdue_reviews`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OverdueReviews {
+    /// Overdue items whose event has not gone out, oldest due first.
+    pub unannounced: Vec<ReviewItem>,
+    /// Every open overdue item, counted per workflow.
+    pub open_overdue: std::collections::BTreeMap<String, u64>,
+}
