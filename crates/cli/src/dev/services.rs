@@ -46,6 +46,8 @@ pub(super) async fn spawn_pipeline(
         },
         workflows_dir: options.workflows_dir.clone(),
         http_listen: None,
+        // One process on a laptop: breakers react within a second.
+        breaker_every_ms: 1_000,
         ..Default::default()
     })
     .await

@@ -108,20 +108,26 @@ async fn off_holds_every_item_and_on_releases_them_with_one_booking_each() -> an
     env.stop().await
 }
 
-#[tokio::test]
-async fn a_failure_burst_trips_the_breaker_and_it_is_audited() -> anyhow::Result<()> {
-    // The reservation workflow with a breaker that trips on half of three.
+/// A stack whose reservation workflow has a breaker that trips when more
+/// than half of three actions fail (`extra` adds breaker settings), with the
+/// booking service refusing every booking: a permanent failure, so each
+/// execution stops for review at once.
+async fn failing_with_breaker(extra: &str) -> anyhow::Result<(Env, std::path::PathBuf)> {
+    let breaker = format!(
+        "[gate.breaker]\nwindow_s = 300\nmin_samples = 3\nmax_failure_rate = 0.5\n{extra}\n"
+    );
     let workflows = crate::stack::workflows_with(|toml| {
-        toml.replace(
-            "[gate.rules]",
-            "[gate.breaker]\nwindow_s = 300\nmin_samples = 3\nmax_failure_rate = 0.5\n\n[gate.rules]",
-        )
+        toml.replace("[gate.rules]", &format!("{breaker}\n[gate.rules]"))
     })?;
     let env = Env::start_in(Duration::from_secs(60), workflows.clone()).await?;
-    // The booking service refuses every booking: a permanent failure, so
-    // each execution stops for review at once.
     env.faults(json!({ "bookings": { "fail_next": 1000, "fail_status": 422 } }))
         .await?;
+    burst(&env).await?;
+    Ok((env, workflows))
+}
+
+/// Three requests, each refused by the booking service.
+async fn burst(env: &Env) -> anyhow::Result<()> {
     for i in 0..3 {
         let wamid = format!("wamid.burst.{i}");
         let msg = whatsapp(
@@ -132,6 +138,12 @@ async fn a_failure_burst_trips_the_breaker_and_it_is_audited() -> anyhow::Result
         let id = env.accepted(&wamid, &msg).await?;
         env.settles_in(&id, "NEEDS_REVIEW").await?;
     }
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_failure_burst_trips_the_breaker_and_it_is_audited() -> anyhow::Result<()> {
+    let (env, workflows) = failing_with_breaker("").await?;
     let tripped = eventually("the breaker trips", Duration::from_secs(30), || async {
         let shown = switch_json(&env, "reservation").await;
         check(shown["switch"]["state"] == "off", || format!("{shown}"))?;
@@ -225,4 +237,54 @@ async fn a_reviewer_cannot_switch_or_replay_and_no_token_is_refused() -> anyhow:
     );
     ledger.stop().await?;
     nats.cleanup().await
+}
+
+#[tokio::test]
+async fn a_tripped_breaker_half_opens_for_a_canary_and_trips_again_when_it_fails()
+-> anyhow::Result<()> {
+    let (env, workflows) = failing_with_breaker("half_open_after_s = 2\ncanaries = 1").await?;
+    eventually("the breaker trips", Duration::from_secs(30), || async {
+        let shown = switch_json(&env, "reservation").await;
+        check(shown["switch"]["state"] == "off", || format!("{shown}"))
+    })
+    .await?;
+    // Held while off; let through as the canary once half-open. It fails
+    // like the others, and the breaker trips again.
+    let msg = whatsapp(
+        "wamid.canary",
+        "34600000048",
+        "Table for 2 tomorrow at 20:00",
+    );
+    let id = env.accepted("wamid.canary", &msg).await?;
+    env.settles_in(&id, "NEEDS_REVIEW").await?;
+    let shown = eventually("tripped again", Duration::from_secs(30), || async {
+        let shown = switch_json(&env, "reservation").await;
+        let actions: Vec<String> = shown["audit"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|r| r["action"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        check(
+            actions.starts_with(&[
+                "switch.off".into(),
+                "switch.half_open".into(),
+                "switch.off".into(),
+            ]),
+            || format!("{shown}"),
+        )?;
+        Ok(shown)
+    })
+    .await?;
+    assert_eq!(shown["switch"]["state"], "off", "{shown}");
+    assert_eq!(
+        shown["audit"][2]["detail"]["samples"], 1,
+        "the canary alone: {shown}"
+    );
+    assert_eq!(env.bookings().await?["total"], 0);
+    env.stop().await?;
+    std::fs::remove_dir_all(&workflows)?;
+    Ok(())
 }
