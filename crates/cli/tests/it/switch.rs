@@ -143,6 +143,9 @@ async fn burst(env: &Env) -> anyhow::Result<()> {
 
 #[tokio::test]
 async fn a_failure_burst_trips_the_breaker_and_it_is_audited() -> anyhow::Result<()> {
+    // The process's recorder (each test runs in its own process): what the
+    // services' /metrics would show.
+    let metrics = sluice_runtime::health::metrics_handle();
     let (env, workflows) = failing_with_breaker("").await?;
     let tripped = eventually("the breaker trips", Duration::from_secs(30), || async {
         let shown = switch_json(&env, "reservation").await;
@@ -156,6 +159,17 @@ async fn a_failure_burst_trips_the_breaker_and_it_is_audited() -> anyhow::Result
     assert_eq!(audit["result"], "breaker", "{tripped}");
     assert_eq!(audit["detail"]["kind"], "failure", "{tripped}");
     assert_eq!(audit["detail"]["stats"]["effects_failed"], 3, "{tripped}");
+    let page = metrics.render();
+    let trips = page
+        .lines()
+        .find(|l| {
+            l.starts_with("sluice_breaker_trips_total{") && l.contains(r#"workflow="reservation""#)
+        })
+        .unwrap_or_else(|| panic!("no trip counted in:\n{page}"));
+    assert!(
+        trips.contains(r#"rate="failure""#) && trips.ends_with(" 1"),
+        "{trips}"
+    );
 
     // While tripped, a new request waits at the gate.
     let msg = whatsapp(
@@ -268,11 +282,12 @@ async fn a_tripped_breaker_half_opens_for_a_canary_and_trips_again_when_it_fails
             })
             .unwrap_or_default();
         check(
-            actions.starts_with(&[
-                "switch.off".into(),
-                "switch.half_open".into(),
-                "switch.off".into(),
-            ]),
+            shown["switch"]["state"] == "off"
+                && actions.starts_with(&[
+                    "switch.off".into(),
+                    "switch.half_open".into(),
+                    "switch.off".into(),
+                ]),
             || format!("{shown}"),
         )?;
         Ok(shown)
