@@ -4,7 +4,12 @@
 use std::path::PathBuf;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../proto");
+    // Read at run time, not compiled in with `env!`: the target dir is shared
+    // between checkouts (CI builds a fresh clone elsewhere), and a cached
+    // build script must look at the checkout it is building now.
+    #[allow(clippy::disallowed_methods)] // a build script is a binary: cargo's env is its input
+    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR")?;
+    let root = PathBuf::from(manifest_dir).join("../../proto");
     let file = root.join("sluice/ledger/v1/ledger.proto");
     println!("cargo:rerun-if-changed={}", root.display());
 
