@@ -35,7 +35,7 @@ pub struct ProvisionArgs {
     /// replayed: when the ledger answers, its key retention must cover the
     /// dead-letter stream's max age plus this (as the dead-letter service
     /// checks at start-up).
-    #[arg(long, default_value = "7d", value_parser = sluice_ledger::parse_duration)]
+    #[arg(long, default_value = "7d", value_parser = sluice_runtime::config::parse_duration)]
     pub replay_horizon: std::time::Duration,
 }
 

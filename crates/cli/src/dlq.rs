@@ -200,9 +200,7 @@ async fn discard(
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     let fail = |e| CliError::from_ledger(&config.ledger_url, e);
-    if args.reason.trim().is_empty() {
-        return Err(CliError::Usage("--reason must not be empty".to_owned()).into());
-    }
+    crate::error::require_reason(&args.reason)?;
     let (entry, applied) = if args.dry_run {
         (
             ledger.get_dead_letter(args.id).await.map_err(fail)?.0,
@@ -244,9 +242,7 @@ async fn replay(
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     let fail = |e| CliError::from_ledger(&config.ledger_url, e);
-    if args.reason.trim().is_empty() {
-        return Err(CliError::Usage("--reason must not be empty".to_owned()).into());
-    }
+    crate::error::require_reason(&args.reason)?;
     if args.ids.is_empty() && !args.filter.any() {
         let msg = "name the entries to replay, or select them with a filter flag";
         return Err(CliError::Usage(msg.to_owned()).into());

@@ -74,6 +74,15 @@ impl CliError {
     }
 }
 
+/// Refuses an audited act without a reason before anything is sent: every
+/// audit row must say why.
+pub fn require_reason(reason: &str) -> Result<(), CliError> {
+    if reason.trim().is_empty() {
+        return Err(CliError::Usage("--reason must not be empty".to_owned()));
+    }
+    Ok(())
+}
+
 /// The exit code for an error returned by [`crate::run`].
 pub fn exit_code(err: &anyhow::Error) -> u8 {
     for cause in err.chain() {

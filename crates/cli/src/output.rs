@@ -2,7 +2,6 @@
 //! `--since`/`--until` time flags.
 
 use std::io::Write;
-use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
@@ -88,26 +87,11 @@ pub fn parse_time(value: &str) -> Result<DateTime<Utc>, String> {
     if let Ok(at) = DateTime::parse_from_rfc3339(value) {
         return Ok(at.with_timezone(&Utc));
     }
-    let ago = parse_ago(value).ok_or_else(|| {
+    let ago = sluice_runtime::config::parse_duration(value).map_err(|_| {
         format!("{value:?} is neither an RFC 3339 time nor a duration like 90s, 15m, 1h, 2d")
     })?;
     let ago = chrono::TimeDelta::from_std(ago).map_err(|e| e.to_string())?;
     Ok(Utc::now() - ago)
-}
-
-fn parse_ago(value: &str) -> Option<Duration> {
-    let split = value.find(|c: char| !c.is_ascii_digit())?;
-    let (n, unit) = value.split_at(split);
-    let n: u64 = n.parse().ok()?;
-    let seconds = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        "w" => 604_800,
-        _ => return None,
-    };
-    Some(Duration::from_secs(n.checked_mul(seconds)?))
 }
 
 #[cfg(test)]

@@ -104,9 +104,7 @@ async fn change(
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     check_key(&args.key)?;
-    if args.reason.trim().is_empty() {
-        return Err(CliError::Usage("--reason must not be empty".to_owned()).into());
-    }
+    crate::error::require_reason(&args.reason)?;
     let before = switches.get(&args.key).await?;
     let was = before.as_ref().map_or(SwitchState::On, |s| s.switch.state);
     if args.dry_run {

@@ -101,7 +101,7 @@ mod duration_text {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         let text = String::deserialize(d)?;
-        sluice_ledger::parse_duration(&text).map_err(serde::de::Error::custom)
+        sluice_runtime::config::parse_duration(&text).map_err(serde::de::Error::custom)
     }
 }
 

@@ -6,10 +6,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use sluice_runtime::config::parse_duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{Error, Result};
-use crate::options::{DEFAULT_CONNECT_TIMEOUT, parse_duration};
+use crate::options::DEFAULT_CONNECT_TIMEOUT;
 use crate::{Options, Store, TlsOptions, TokenTable};
 
 /// The Sluice idempotency ledger (gRPC over Postgres).

@@ -34,7 +34,7 @@ pub use auth::{Identity, Role, TokenTable};
 pub use client::{ClientOptions, LedgerClient};
 pub use client_options::LedgerOptions;
 pub use error::{Error, Result};
-pub use options::{Options, TlsOptions, parse_duration};
+pub use options::{Options, TlsOptions};
 pub use store::Store;
 pub use types::*;
 

@@ -80,26 +80,6 @@ impl Options {
     }
 }
 
-/// Parses a duration such as `90s`, `15m`, `12h`, `45d` or `2w` (the
-/// spelling of `SLUICE_LEDGER_KEY_RETENTION`).
-pub fn parse_duration(value: &str) -> Result<Duration, String> {
-    let bad = || format!("{value:?} is not a duration like 90s, 15m, 12h, 45d or 2w");
-    let split = value.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
-    let (n, unit) = value.split_at(split);
-    let n: u64 = n.parse().map_err(|_| bad())?;
-    let seconds = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        "w" => 604_800,
-        _ => return Err(bad()),
-    };
-    n.checked_mul(seconds)
-        .map(Duration::from_secs)
-        .ok_or_else(bad)
-}
-
 impl fmt::Debug for Options {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The URL may carry a password; tokens are secrets.
@@ -116,20 +96,5 @@ impl fmt::Debug for Options {
             .field("key_retention", &self.key_retention)
             .field("purge_interval", &self.purge_interval)
             .finish()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_parse_with_a_unit() {
-        assert_eq!(parse_duration("45d"), Ok(Duration::from_secs(45 * 86_400)));
-        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_duration("2w"), Ok(Duration::from_secs(14 * 86_400)));
-        for bad in ["", "45", "d", "4.5d", "45y", "99999999999999999999w"] {
-            assert!(parse_duration(bad).is_err(), "{bad:?}");
-        }
     }
 }

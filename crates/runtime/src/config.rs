@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::time::Duration;
 
 use ::config::{Config, Environment, File, FileFormat};
 use serde::Serialize;
@@ -51,6 +52,26 @@ where
         builder = builder.set_override(*key, value.as_str())?;
     }
     Ok(builder.build()?.try_deserialize()?)
+}
+
+/// Parses a duration such as `90s`, `15m`, `12h`, `45d` or `2w` (the
+/// spelling of every duration setting, e.g. `SLUICE_LEDGER_KEY_RETENTION`).
+pub fn parse_duration(value: &str) -> Result<Duration, String> {
+    let bad = || format!("{value:?} is not a duration like 90s, 15m, 12h, 45d or 2w");
+    let split = value.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+    let (n, unit) = value.split_at(split);
+    let n: u64 = n.parse().map_err(|_| bad())?;
+    let seconds = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 604_800,
+        _ => return Err(bad()),
+    };
+    n.checked_mul(seconds)
+        .map(Duration::from_secs)
+        .ok_or_else(bad)
 }
 
 #[cfg(test)]
@@ -128,5 +149,15 @@ mod tests {
     fn tempfile() -> std::io::Result<(std::path::PathBuf, std::fs::File)> {
         let path = std::env::temp_dir().join(format!("sluice-config-{}.toml", std::process::id()));
         Ok((path.clone(), std::fs::File::create(path)?))
+    }
+
+    #[test]
+    fn durations_parse_with_a_unit() {
+        assert_eq!(parse_duration("45d"), Ok(Duration::from_secs(45 * 86_400)));
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("2w"), Ok(Duration::from_secs(14 * 86_400)));
+        for bad in ["", "45", "d", "4.5d", "45y", "99999999999999999999w"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
     }
 }

@@ -61,9 +61,7 @@ pub async fn run(
     json: bool,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    if args.reason.trim().is_empty() {
-        return Err(CliError::Usage("--reason must not be empty".to_owned()).into());
-    }
+    crate::error::require_reason(&args.reason)?;
     let erasure = ledger
         .erase_execution(args.id, &args.reason, args.dry_run)
         .await

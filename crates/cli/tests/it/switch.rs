@@ -8,7 +8,6 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use sluice_bus::{Bus, Switches, Topology};
 use sluice_core::Stage;
-use sluice_core::subjects::StreamKind;
 use sluice_ledger::TokenTable;
 use sluice_testkit::eventually::{check, eventually};
 use sluice_testkit::{TestDb, TestLedger, TestNats};
@@ -22,16 +21,11 @@ async fn switch_json(env: &Env, key: &str) -> Value {
 }
 
 async fn gate_paused(env: &Env) -> anyhow::Result<bool> {
-    let consumer = env.nats.subjects.consumer(Stage::Gate, "reservation")?;
-    let stream = env.nats.subjects.stream(StreamKind::Pipeline);
-    let info = env
-        .nats
-        .jetstream
-        .get_stream(&stream)
-        .await?
-        .consumer_info(&consumer)
-        .await?;
-    Ok(info.paused)
+    Ok(env
+        .stack
+        .bus
+        .stage_paused(Stage::Gate, "reservation")
+        .await?)
 }
 
 #[tokio::test]

@@ -3,7 +3,6 @@
 //! towards the dead-letter stream, and turning the switch on books once.
 
 use sluice_bus::{Switch, SwitchState, Switches};
-use sluice_core::subjects::StreamKind;
 use sluice_core::{Stage, State};
 use sluice_testkit::eventually::{self, eventually};
 
@@ -29,17 +28,9 @@ async fn an_action_switch_holds_the_effect_until_it_is_on() -> anyhow::Result<()
     switches.put(&key, &operator(SwitchState::Off)).await?;
 
     let envelope = env.submit(contract("wamid.held")).await?;
-    let consumer = env.nats.subjects.consumer(Stage::Execute, WORKFLOW)?;
-    let stream = env.nats.subjects.stream(StreamKind::Pipeline);
     eventually("the execute consumer is paused", WAIT, || async {
-        let info = env
-            .nats
-            .jetstream
-            .get_stream(&stream)
-            .await?
-            .consumer_info(&consumer)
-            .await?;
-        eventually::check(info.paused, || "not paused".to_owned())
+        let paused = env.bus.stage_paused(Stage::Execute, WORKFLOW).await?;
+        eventually::check(paused, || "not paused".to_owned())
     })
     .await?;
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
