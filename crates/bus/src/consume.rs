@@ -23,6 +23,7 @@ use tracing::Instrument as _;
 use crate::backoff::Backoff;
 use crate::delivery::{Delivery, Handler, Meta};
 use crate::settle::Settler;
+use crate::trace::HeaderExtractor;
 use crate::{Error, Outcome};
 
 /// How a consume loop runs.
@@ -279,15 +280,7 @@ async fn process<H: Handler>(
         }
     };
     let delivery = Delivery::new(&message, &meta, settler.max_deliver());
-    let span = tracing::info_span!(
-        "handle",
-        stream = %meta.stream,
-        consumer = %meta.consumer,
-        seq = meta.stream_sequence,
-        delivered = meta.delivered,
-        correlation_id = delivery.header(headers::CORRELATION_ID).unwrap_or_default(),
-        execution_id = delivery.header(headers::EXECUTION_ID).unwrap_or_default(),
-    );
+    let span = process_span(&message, &meta, &delivery);
     async move {
         let outcome = tokio::select! {
             biased;
@@ -304,6 +297,34 @@ async fn process<H: Handler>(
     }
     .instrument(span)
     .await;
+}
+
+/// The span of one delivery: an OpenTelemetry messaging `process` span whose
+/// parent is the context in the message's `traceparent` (the publisher's
+/// span in another process), carrying the ids every log line needs.
+fn process_span(message: &jetstream::Message, meta: &Meta, delivery: &Delivery) -> tracing::Span {
+    let header = |name| delivery.header(name).unwrap_or_default();
+    let span = tracing::info_span!(
+        "process",
+        otel.name = %format_args!("process {}", message.subject),
+        otel.kind = "consumer",
+        messaging.system = "nats",
+        messaging.operation.type = "process",
+        messaging.operation.name = "process",
+        messaging.destination.name = %message.subject,
+        messaging.consumer.group.name = %meta.consumer,
+        messaging.message.id = header(headers::MSG_ID),
+        messaging.message.body.size = message.payload.len(),
+        messaging.nats.stream = %meta.stream,
+        messaging.nats.stream_sequence = meta.stream_sequence,
+        messaging.nats.delivered = meta.delivered,
+        correlation_id = header(headers::CORRELATION_ID),
+        execution_id = header(headers::EXECUTION_ID),
+        workflow = header(headers::WORKFLOW),
+        stage = header(headers::STAGE),
+    );
+    sluice_runtime::propagation::set_remote_parent(&span, &HeaderExtractor(&delivery.headers));
+    span
 }
 
 /// Runs the handler, keeping the delivery alive with in-progress acks, and

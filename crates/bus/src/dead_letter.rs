@@ -75,6 +75,12 @@ impl DeadLetter {
         map.insert(dl::SUBJECT, header_value(&self.original_subject));
         map.insert(dl::CONSUMER, header_value(&self.consumer));
         map.insert(dl::DELIVERIES, self.deliveries.to_string());
+        // The entry joins the trace of the message it holds.
+        let original = self
+            .original_headers
+            .get(headers::TRACEPARENT)
+            .map(|v| v.as_str().to_owned());
+        crate::trace::set_traceparent(&mut map, original.as_deref());
         map
     }
 

@@ -82,6 +82,7 @@ impl Bus {
             event.execution_id.to_string().as_str(),
         );
         map.insert(headers::WORKFLOW, event.workflow.as_str());
+        crate::trace::set_traceparent(&mut map, None);
         let payload = serde_json::to_vec(event).map_err(sluice_core::Error::from)?;
         publish_acked(self.jetstream(), subject, map, payload.into()).await
     }

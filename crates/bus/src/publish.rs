@@ -7,7 +7,7 @@ use bytes::Bytes;
 use sluice_core::{CorrelationId, Envelope, ExecutionId, MessageId, Stage, Subjects, headers};
 
 use crate::Error;
-use crate::trace::traceparent_or_new;
+use crate::trace::set_traceparent;
 
 /// The headers every stage message carries.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,10 +69,7 @@ impl StageHeaders {
         map.insert(headers::STAGE, self.stage.as_str());
         map.insert(headers::GENERATION, header_value(&self.generation));
         map.insert(headers::ENVELOPE_VERSION, self.envelope_version.to_string());
-        map.insert(
-            headers::TRACEPARENT,
-            traceparent_or_new(self.traceparent.as_deref()),
-        );
+        set_traceparent(&mut map, self.traceparent.as_deref());
         map
     }
 }

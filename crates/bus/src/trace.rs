@@ -1,9 +1,45 @@
-//! W3C `traceparent` pass-through.
+//! W3C trace context in NATS headers.
 //!
-//! Real OpenTelemetry propagation is wired in by the runtime crate later; until
-//! then every message still carries a well-formed `traceparent`, either the
-//! one it was given or a fresh one, so downstream tooling can already join
-//! the hops of one execution.
+//! A publish writes the context of the span it runs in (see
+//! [`sluice_runtime::propagation`]); the consume loop makes the context in a
+//! delivery's headers the parent of the span it opens for the handler. When
+//! spans are not exported there is no such context, and every message still
+//! carries a well-formed `traceparent`: the one it was given, or a fresh
+//! one, so downstream tooling can join the hops of one execution anyway.
+
+use async_nats::HeaderMap;
+use opentelemetry::propagation::{Extractor, Injector};
+use sluice_core::headers;
+
+/// NATS headers as an OpenTelemetry carrier to write into.
+pub struct HeaderInjector<'a>(pub &'a mut HeaderMap);
+
+impl Injector for HeaderInjector<'_> {
+    fn set(&mut self, key: &str, value: String) {
+        self.0.insert(key, value);
+    }
+}
+
+/// NATS headers as an OpenTelemetry carrier to read from.
+pub struct HeaderExtractor<'a>(pub &'a HeaderMap);
+
+impl Extractor for HeaderExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(|v| v.as_str())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.iter().map(|(name, _)| name.as_ref()).collect()
+    }
+}
+
+/// Sets `traceparent` in `map`: the current span's context when spans are
+/// exported, otherwise `fallback` if it is valid, otherwise a fresh one.
+pub fn set_traceparent(map: &mut HeaderMap, fallback: Option<&str>) {
+    if !sluice_runtime::propagation::inject_current(&mut HeaderInjector(map)) {
+        map.insert(headers::TRACEPARENT, traceparent_or_new(fallback));
+    }
+}
 
 /// Returns `given` when it is a well-formed W3C `traceparent`, otherwise a
 /// freshly generated, sampled one (`00-<32 hex>-<16 hex>-01`).

@@ -21,6 +21,7 @@ use tonic::{Code, Request, Response, Status};
 
 use crate::convert::{datetime, json_out, pb};
 use crate::error::{Error, Result};
+use crate::trace::MetadataInjector;
 use crate::types::{
     BeginOutcome, BeginRequest, Execution, ExecutionFilter, ExecutionPage, FailureKind,
     JournalEntry, KeyRecord, Transition, TransitionOutcome,
@@ -236,6 +237,8 @@ impl LedgerClient {
             if let Some(token) = &self.token {
                 req.metadata_mut().insert("authorization", token.clone());
             }
+            sluice_runtime::propagation::inject_current(&mut MetadataInjector(req.metadata_mut()));
+
             rpc(self.grpc.clone(), req)
         };
         let resp = attempt

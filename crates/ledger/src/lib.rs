@@ -18,6 +18,7 @@ pub mod error;
 pub mod options;
 pub mod server;
 pub mod store;
+mod trace;
 pub mod types;
 
 use std::net::SocketAddr;
@@ -115,7 +116,7 @@ impl Ledger {
             shutdown.clone(),
         ));
 
-        let mut builder = Server::builder();
+        let mut builder = Server::builder().trace_fn(trace::rpc_span);
         if let Some(tls) = tls {
             builder = builder.tls_config(server_tls(tls).await?)?;
         }

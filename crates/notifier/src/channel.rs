@@ -111,10 +111,14 @@ impl Channel {
     pub async fn send(&self, key: &str, message: &Outbound) -> Result<(), SendError> {
         match self {
             Channel::Http { client, url, .. } => {
-                let response = client
+                let mut request = client
                     .post(url)
                     .header("Idempotency-Key", key)
-                    .json(message)
+                    .json(message);
+                if let Some(tp) = sluice_runtime::propagation::current_traceparent() {
+                    request = request.header("traceparent", tp);
+                }
+                let response = request
                     .send()
                     .await
                     // A timeout may hide a delivered message: against an
@@ -126,6 +130,7 @@ impl Channel {
             Channel::Nats { js, subject, .. } => {
                 let mut map = HeaderMap::new();
                 map.insert(headers::MSG_ID, key);
+                sluice_bus::trace::set_traceparent(&mut map, None);
                 let payload =
                     serde_json::to_vec(message).map_err(|e| SendError::Permanent(e.to_string()))?;
                 let ack = js

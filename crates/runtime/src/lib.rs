@@ -5,6 +5,8 @@
 //!   the binary hands its environment to the loader.
 //! - [`telemetry`]: one guard per process for logs (JSON or pretty) and, when
 //!   an OTLP endpoint is configured, trace export.
+//! - [`propagation`]: W3C `traceparent` in and out of carriers (NATS
+//!   headers, gRPC metadata, HTTP headers).
 //! - [`health`]: the `/livez`, `/readyz` and `/metrics` HTTP server.
 //! - [`shutdown`]: SIGTERM/SIGINT → `CancellationToken`, and draining a
 //!   `TaskTracker` within a grace period.
@@ -15,6 +17,7 @@ pub mod config;
 pub mod error;
 pub mod health;
 pub mod process;
+pub mod propagation;
 pub mod shutdown;
 pub mod telemetry;
 

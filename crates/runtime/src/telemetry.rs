@@ -7,8 +7,11 @@
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::WithExportConfig as _;
-use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::trace::SdkTracerProvider;
+use std::time::Duration;
+
+use opentelemetry_sdk::trace::span_processor_with_async_runtime::BatchSpanProcessor;
+use opentelemetry_sdk::trace::{BatchConfigBuilder, SdkTracerProvider};
+use opentelemetry_sdk::{Resource, runtime};
 use serde::{Deserialize, Serialize};
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
@@ -39,6 +42,12 @@ pub struct TelemetryConfig {
     pub log_filter: String,
     /// OTLP gRPC endpoint (`OTEL_EXPORTER_OTLP_ENDPOINT`); no export when unset.
     pub otlp_endpoint: Option<String>,
+    /// How long finished spans wait to be exported in one batch
+    /// (`OTEL_BSP_SCHEDULE_DELAY`, milliseconds); the SDK's 5 s when unset.
+    pub export_delay_ms: Option<u64>,
+    /// Filter of the spans exported over OTLP, separate from `log_filter`
+    /// so quieter logs (`RUST_LOG=warn`) do not switch tracing off.
+    pub trace_filter: String,
 }
 
 impl Default for TelemetryConfig {
@@ -48,14 +57,17 @@ impl Default for TelemetryConfig {
             log_format: LogFormat::Json,
             log_filter: "info".to_owned(),
             otlp_endpoint: None,
+            export_delay_ms: None,
+            trace_filter: "info".to_owned(),
         }
     }
 }
 
 impl TelemetryConfig {
     /// The standard telemetry settings of `service_name`, read from the given
-    /// environment: `SLUICE_LOG_FORMAT` (`json` or `pretty`), `RUST_LOG` and
-    /// `OTEL_EXPORTER_OTLP_ENDPOINT`. The binary passes `std::env::vars()`.
+    /// environment: `SLUICE_LOG_FORMAT` (`json` or `pretty`), `RUST_LOG`,
+    /// `SLUICE_TRACE_FILTER`, `OTEL_EXPORTER_OTLP_ENDPOINT` and
+    /// `OTEL_BSP_SCHEDULE_DELAY`. The binary passes `std::env::vars()`.
     pub fn from_env(service_name: &str, env: impl IntoIterator<Item = (String, String)>) -> Self {
         let mut config = Self {
             service_name: service_name.to_owned(),
@@ -65,8 +77,12 @@ impl TelemetryConfig {
             match key.as_str() {
                 "SLUICE_LOG_FORMAT" if value == "pretty" => config.log_format = LogFormat::Pretty,
                 "RUST_LOG" if !value.is_empty() => config.log_filter = value,
+                "SLUICE_TRACE_FILTER" if !value.is_empty() => config.trace_filter = value,
                 "OTEL_EXPORTER_OTLP_ENDPOINT" if !value.is_empty() => {
                     config.otlp_endpoint = Some(value);
+                }
+                "OTEL_BSP_SCHEDULE_DELAY" => {
+                    config.export_delay_ms = value.parse().ok();
                 }
                 _ => {}
             }
@@ -83,7 +99,8 @@ pub struct TelemetryGuard {
 
 impl TelemetryGuard {
     /// Installs the global subscriber. Call once, early in `main`, from inside
-    /// the tokio runtime (the OTLP exporter runs on it).
+    /// a multi-threaded tokio runtime: the OTLP exporter runs on it, because
+    /// tonic needs a tokio reactor (the SDK's own export thread has none).
     pub fn init(config: &TelemetryConfig) -> Result<Self, Error> {
         let filter = EnvFilter::try_new(&config.log_filter)
             .map_err(|e| Error::Telemetry(format!("log filter {:?}: {e}", config.log_filter)))?;
@@ -99,14 +116,24 @@ impl TelemetryGuard {
         let provider = config
             .otlp_endpoint
             .as_deref()
-            .map(|endpoint| otlp_provider(&config.service_name, endpoint))
+            .map(|endpoint| otlp_provider(config, endpoint))
             .transpose()?;
-        let otel = provider.as_ref().map(|p| {
-            tracing_opentelemetry::layer().with_tracer(p.tracer(config.service_name.clone()))
-        });
+        let otel = match &provider {
+            Some(p) => {
+                let trace_filter = EnvFilter::try_new(&config.trace_filter).map_err(|e| {
+                    Error::Telemetry(format!("trace filter {:?}: {e}", config.trace_filter))
+                })?;
+                let tracer = p.tracer(config.service_name.clone());
+                Some(
+                    tracing_opentelemetry::layer()
+                        .with_tracer(tracer)
+                        .with_filter(trace_filter),
+                )
+            }
+            None => None,
+        };
         tracing_subscriber::registry()
-            .with(filter)
-            .with(fmt)
+            .with(fmt.with_filter(filter))
             .with(otel)
             .try_init()
             .map_err(|e| Error::Telemetry(e.to_string()))?;
@@ -114,17 +141,34 @@ impl TelemetryGuard {
     }
 }
 
-fn otlp_provider(service: &str, endpoint: &str) -> Result<SdkTracerProvider, Error> {
+fn otlp_provider(config: &TelemetryConfig, endpoint: &str) -> Result<SdkTracerProvider, Error> {
+    if tokio::runtime::Handle::try_current()
+        .map(|h| h.runtime_flavor() != tokio::runtime::RuntimeFlavor::MultiThread)
+        .unwrap_or(true)
+    {
+        return Err(Error::Telemetry(
+            "OTLP export needs a multi-threaded tokio runtime".to_owned(),
+        ));
+    }
     let exporter = opentelemetry_otlp::SpanExporter::builder()
         .with_tonic()
         .with_endpoint(endpoint)
         .build()
         .map_err(|e| Error::Telemetry(format!("OTLP exporter for {endpoint}: {e}")))?;
+    let mut batch = BatchConfigBuilder::default();
+    if let Some(ms) = config.export_delay_ms {
+        batch = batch.with_scheduled_delay(Duration::from_millis(ms));
+    }
+    // The batch processor's task runs on the service's runtime, where tonic
+    // finds its reactor.
+    let processor = BatchSpanProcessor::builder(exporter, runtime::Tokio)
+        .with_batch_config(batch.build())
+        .build();
     Ok(SdkTracerProvider::builder()
-        .with_batch_exporter(exporter)
+        .with_span_processor(processor)
         .with_resource(
             Resource::builder()
-                .with_service_name(service.to_owned())
+                .with_service_name(config.service_name.clone())
                 .build(),
         )
         .build())
@@ -132,9 +176,19 @@ fn otlp_provider(service: &str, endpoint: &str) -> Result<SdkTracerProvider, Err
 
 impl Drop for TelemetryGuard {
     fn drop(&mut self) {
-        if let Some(provider) = self.provider.take()
-            && let Err(err) = provider.shutdown()
-        {
+        let Some(provider) = self.provider.take() else {
+            return;
+        };
+        // Shutting down waits for the last export, which runs on the tokio
+        // runtime: on a runtime thread, let the runtime keep working meanwhile.
+        let on_runtime = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        let shut = if on_runtime {
+            tokio::task::block_in_place(|| provider.shutdown())
+        } else {
+            provider.shutdown()
+        };
+        if let Err(err) = shut {
             // The subscriber may already be gone; stderr is all that is left.
             #[allow(clippy::print_stderr)]
             {
@@ -154,6 +208,8 @@ mod tests {
             ("SLUICE_LOG_FORMAT", "pretty"),
             ("RUST_LOG", "debug,hyper=warn"),
             ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4317"),
+            ("OTEL_BSP_SCHEDULE_DELAY", "250"),
+            ("SLUICE_TRACE_FILTER", "sluice=debug"),
             ("UNRELATED", "x"),
         ]
         .map(|(k, v)| (k.to_owned(), v.to_owned()));
@@ -165,6 +221,8 @@ mod tests {
             config.otlp_endpoint.as_deref(),
             Some("http://collector:4317")
         );
+        assert_eq!(config.export_delay_ms, Some(250));
+        assert_eq!(config.trace_filter, "sluice=debug");
 
         let bare = TelemetryConfig::from_env("s", Vec::new());
         assert_eq!(

@@ -15,6 +15,7 @@ pub mod eventually;
 pub mod fake_model;
 pub mod ledger;
 pub mod nats;
+pub mod otlp;
 pub mod pipeline;
 pub mod postgres;
 

@@ -88,11 +88,25 @@ impl Env {
 
     /// Posts a signed WhatsApp webhook; returns the status and JSON body.
     pub async fn send(&self, webhook_id: &str, message: &Value) -> anyhow::Result<(u16, Value)> {
+        self.send_with(webhook_id, message, &[]).await
+    }
+
+    /// Posts a signed WhatsApp webhook with `extra` headers (`traceparent`…).
+    pub async fn send_with(
+        &self,
+        webhook_id: &str,
+        message: &Value,
+        extra: &[(&str, &str)],
+    ) -> anyhow::Result<(u16, Value)> {
         let body = serde_json::to_vec(message)?;
         let now = chrono::Utc::now().timestamp();
-        let response = self
+        let mut request = self
             .http
-            .post(format!("http://{}/v1/events/whatsapp", self.stack.ingest))
+            .post(format!("http://{}/v1/events/whatsapp", self.stack.ingest));
+        for (name, value) in extra {
+            request = request.header(*name, *value);
+        }
+        let response = request
             .header("content-type", "application/json")
             .header("webhook-id", webhook_id)
             .header("webhook-timestamp", now.to_string())

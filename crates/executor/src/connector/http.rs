@@ -17,13 +17,16 @@ pub async fn post(
     key: &str,
     body: &Value,
 ) -> Called {
-    let sent = client
+    let mut request = client
         .post(url)
         .timeout(timeout)
         .header("Idempotency-Key", key)
-        .json(body)
-        .send()
-        .await;
+        .json(body);
+    // The target can join its own spans to the execution's trace.
+    if let Some(tp) = sluice_runtime::propagation::current_traceparent() {
+        request = request.header("traceparent", tp);
+    }
+    let sent = request.send().await;
     let response = match sent {
         Ok(response) => response,
         Err(err) => return classify_error(&err),

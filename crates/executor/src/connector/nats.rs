@@ -21,6 +21,7 @@ pub async fn publish(
 ) -> Called {
     let mut map = HeaderMap::new();
     map.insert(headers::MSG_ID, key);
+    sluice_bus::trace::set_traceparent(&mut map, None);
     let payload = match serde_json::to_vec(body) {
         Ok(p) => p,
         Err(err) => {

@@ -81,7 +81,23 @@ pub(super) async fn post_event(
         ApiError::schema(violations)
     })?;
     let correlation = CorrelationId::from_upstream(value(CORRELATION_HEADER));
-    let span = tracing::info_span!("webhook", source = %source, event_id = %webhook_id, correlation_id = %correlation);
+    // Ingest's span for the event: an HTTP server span continuing the
+    // caller's trace when it sent a `traceparent`.
+    let span = tracing::info_span!(
+        "webhook",
+        otel.name = "POST /v1/events/{source}",
+        otel.kind = "server",
+        http.request.method = "POST",
+        http.route = "/v1/events/{source}",
+        source = %source,
+        event_id = %webhook_id,
+        correlation_id = %correlation,
+        stage = "ingest",
+    );
+    sluice_runtime::propagation::set_remote_parent(
+        &span,
+        &sluice_runtime::propagation::HttpHeaders(&headers),
+    );
     let event = Event {
         source: &source,
         event_id: webhook_id,
