@@ -7,6 +7,9 @@ use serde_json::{Map, Value};
 
 use crate::Error;
 
+/// What a personal field's value is replaced with in logs.
+pub const REDACTED: &str = "[redacted]";
+
 /// A compiled contract schema.
 #[derive(Debug)]
 pub struct Contract {
@@ -63,6 +66,20 @@ impl Contract {
             .filter(|(_, p)| p.get("x-personal").and_then(Value::as_bool) == Some(true))
             .map(|(k, _)| k.clone())
             .collect()
+    }
+
+    /// `contract` with every personal field's value replaced by
+    /// `"[redacted]"`: what a log line or a span may show of it.
+    pub fn redacted(&self, contract: &Value) -> Value {
+        let mut out = contract.clone();
+        if let Value::Object(fields) = &mut out {
+            for name in self.personal_fields() {
+                if let Some(value) = fields.get_mut(&name) {
+                    *value = Value::String(REDACTED.to_owned());
+                }
+            }
+        }
+        out
     }
 
     /// The schema's top-level properties.

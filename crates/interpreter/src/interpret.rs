@@ -56,9 +56,17 @@ impl LoadedWorkflow {
             },
         };
         let latency = started.elapsed();
-        Reading::Interpreted(Box::new(
-            self.finish(envelope, &request, accepted, pending, usage, latency),
-        ))
+        let interpretation = self.finish(envelope, &request, accepted, pending, usage, latency);
+        // What was understood, for whoever reads the logs: never the prompt,
+        // and personal fields only as "[redacted]".
+        tracing::info!(
+            contract = %self.contract.redacted(&interpretation.contract),
+            confidence = interpretation.confidence,
+            backend = %interpretation.backend,
+            prompt_version = %interpretation.prompt_version,
+            "interpreted"
+        );
+        Reading::Interpreted(Box::new(interpretation))
     }
 
     /// The primary backend, with one repair for a model's invalid answer.

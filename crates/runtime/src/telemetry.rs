@@ -13,9 +13,11 @@ use opentelemetry_sdk::trace::span_processor_with_async_runtime::BatchSpanProces
 use opentelemetry_sdk::trace::{BatchConfigBuilder, SdkTracerProvider};
 use opentelemetry_sdk::{Resource, runtime};
 use serde::{Deserialize, Serialize};
+use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt as _;
-use tracing_subscriber::{EnvFilter, Layer as _};
+use tracing_subscriber::{EnvFilter, Layer};
 
 use crate::Error;
 
@@ -105,12 +107,7 @@ impl TelemetryGuard {
         let filter = EnvFilter::try_new(&config.log_filter)
             .map_err(|e| Error::Telemetry(format!("log filter {:?}: {e}", config.log_filter)))?;
         let fmt = match config.log_format {
-            LogFormat::Json => tracing_subscriber::fmt::layer()
-                .json()
-                .flatten_event(true)
-                .with_current_span(true)
-                .with_span_list(false)
-                .boxed(),
+            LogFormat::Json => json_layer(std::io::stdout).boxed(),
             LogFormat::Pretty => tracing_subscriber::fmt::layer().compact().boxed(),
         };
         let provider = config
@@ -139,6 +136,22 @@ impl TelemetryGuard {
             .map_err(|e| Error::Telemetry(e.to_string()))?;
         Ok(Self { provider })
     }
+}
+
+/// The JSON log layer of every service, writing to `writer`: one object per
+/// line with the event's fields at the top and the current span's fields
+/// (correlation id, execution id, workflow, stage) under `span`.
+pub fn json_layer<S, W>(writer: W) -> impl Layer<S> + Send + Sync + 'static
+where
+    S: tracing::Subscriber + for<'a> LookupSpan<'a>,
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    tracing_subscriber::fmt::layer()
+        .json()
+        .flatten_event(true)
+        .with_current_span(true)
+        .with_span_list(false)
+        .with_writer(writer)
 }
 
 fn otlp_provider(config: &TelemetryConfig, endpoint: &str) -> Result<SdkTracerProvider, Error> {

@@ -6,3 +6,4 @@ mod clarification;
 mod common;
 mod failures;
 mod flows;
+mod logs;
