@@ -43,6 +43,11 @@ pub struct Interpretation {
     /// same conversation (a clarification's answer completes them).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub carried_over: Vec<String>,
+    /// Contract fields the primary backend's first answer got wrong (failed
+    /// the schema), even when a repair or the fallback then fixed them: what
+    /// the drift monitor counts as schema failures.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub schema_failures: Vec<String>,
 }
 
 /// Tokens and cost of one model call (or the sum over an execution).

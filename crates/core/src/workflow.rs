@@ -118,6 +118,114 @@ pub struct GateSpec {
     /// Trip the workflow's kill switch on bad rates; none when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub breaker: Option<BreakerSpec>,
+    /// Watch the model's output per field for drift; none when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift: Option<DriftSpec>,
+    /// The fraction of decisions that would run without a person which go to
+    /// review anyway, as spot checks (sampled by execution id, so a
+    /// redelivery makes the same choice). 0 turns spot checks off.
+    #[serde(default)]
+    pub spot_check_rate: f64,
+}
+
+/// The output drift monitor of a workflow: per watched field, the rates of
+/// empty values, low confidence and schema failures over a sliding window,
+/// compared with the rates of a healthy workflow (e.g. measured by
+/// `sluice eval`). A rate above its baseline by more than `max_increase`
+/// raises `sluice_drift_alarm` and, when the workflow declares a breaker,
+/// trips it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DriftSpec {
+    /// The window, in seconds.
+    #[serde(default = "BreakerSpec::default_window_s")]
+    pub window_s: u32,
+    /// No alarm on fewer outputs than this in the window.
+    #[serde(default = "BreakerSpec::default_min_samples")]
+    pub min_samples: u64,
+    /// The contract fields watched.
+    pub fields: Vec<String>,
+    /// A field's confidence below this counts as low; the auto threshold
+    /// when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub low_confidence_below: Option<f64>,
+    /// How far above its baseline a rate may go before the alarm.
+    #[serde(default = "DriftSpec::default_max_increase")]
+    pub max_increase: f64,
+    /// The healthy rates of every watched field.
+    #[serde(default)]
+    pub baseline: DriftRates,
+    /// Healthy rates of particular fields, over `baseline`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub field_baseline: BTreeMap<String, DriftRates>,
+}
+
+impl DriftSpec {
+    const fn default_max_increase() -> f64 {
+        0.2
+    }
+
+    /// The baseline of `field` for `signal`: the field's own if given, else
+    /// the workflow's, else 0.
+    pub fn baseline_of(&self, field: &str, signal: DriftSignal) -> f64 {
+        self.field_baseline
+            .get(field)
+            .and_then(|r| r.get(signal))
+            .or_else(|| self.baseline.get(signal))
+            .unwrap_or(0.0)
+    }
+}
+
+/// What the drift monitor counts, per field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum DriftSignal {
+    /// The field is missing, null or an empty string.
+    Empty,
+    /// The field's confidence is below the limit.
+    LowConfidence,
+    /// The primary backend's answer failed the schema on this field.
+    SchemaFailure,
+}
+
+impl DriftSignal {
+    /// Every signal, in reporting order.
+    pub const ALL: [DriftSignal; 3] = [Self::Empty, Self::LowConfidence, Self::SchemaFailure];
+
+    /// The metric label.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Empty => "empty",
+            Self::LowConfidence => "low_confidence",
+            Self::SchemaFailure => "schema_failure",
+        }
+    }
+}
+
+/// Rates of the drift signals; absent ones fall back (see
+/// [`DriftSpec::baseline_of`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DriftRates {
+    /// Of empty values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub empty: Option<f64>,
+    /// Of low confidence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub low_confidence: Option<f64>,
+    /// Of schema failures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema_failure: Option<f64>,
+}
+
+impl DriftRates {
+    /// The rate of `signal`, if given.
+    pub const fn get(&self, signal: DriftSignal) -> Option<f64> {
+        match signal {
+            DriftSignal::Empty => self.empty,
+            DriftSignal::LowConfidence => self.low_confidence,
+            DriftSignal::SchemaFailure => self.schema_failure,
+        }
+    }
 }
 
 /// A breaker: turns the workflow's switch off when a rate over a sliding,
@@ -336,6 +444,12 @@ impl WorkflowSpec {
         if g.review_threshold > g.auto_threshold {
             return Err("gate.review_threshold must not exceed gate.auto_threshold".into());
         }
+        if !unit.contains(&g.spot_check_rate) {
+            return Err("gate.spot_check_rate must lie between 0 and 1".into());
+        }
+        if let Some(drift) = &g.drift {
+            validate_drift(drift)?;
+        }
         let mut seen = std::collections::BTreeSet::new();
         for action in &self.actions {
             validate_name("action", &action.name).map_err(name_err)?;
@@ -376,6 +490,26 @@ impl WorkflowSpec {
         }
         Ok(())
     }
+}
+
+fn validate_drift(drift: &DriftSpec) -> Result<(), String> {
+    if drift.fields.is_empty() {
+        return Err("gate.drift.fields must name at least one contract field".into());
+    }
+    let unit = 0.0..=1.0;
+    let rates = std::iter::once(&drift.baseline).chain(drift.field_baseline.values());
+    let given = rates.flat_map(|r| DriftSignal::ALL.map(|s| r.get(s)).into_iter().flatten());
+    if !given.chain([drift.max_increase]).all(|r| unit.contains(&r))
+        || drift
+            .low_confidence_below
+            .is_some_and(|l| !unit.contains(&l))
+    {
+        return Err("gate.drift rates and limits must lie between 0 and 1".into());
+    }
+    if drift.window_s == 0 {
+        return Err("gate.drift.window_s must be at least 1".into());
+    }
+    Ok(())
 }
 
 #[cfg(test)]

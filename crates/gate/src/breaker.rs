@@ -13,7 +13,7 @@
 //! half-open after that long, letting `canaries` items through; canary
 //! failures trip it again, otherwise it waits for an operator.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use serde_json::json;
@@ -23,11 +23,13 @@ use sluice_ledger::{LedgerClient, SwitchChange, WorkflowStats};
 use tokio_util::sync::CancellationToken;
 
 use crate::Error;
+use crate::drift::DriftMonitor;
 
 /// Trips and half-opens the switches of workflows that declare a breaker.
 pub struct Breaker {
     ledger: LedgerClient,
     switches: Switches,
+    drift: DriftMonitor,
     workflows: Vec<(String, BreakerSpec)>,
     every: Duration,
 }
@@ -35,8 +37,10 @@ pub struct Breaker {
 /// A limit that was passed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Trip {
-    /// `failure`, `low_confidence` or `rejection`.
+    /// `failure`, `low_confidence`, `rejection` or `drift`.
     pub kind: &'static str,
+    /// For drift, the field and signal (`time empty`).
+    pub what: Option<String>,
     /// The rate seen.
     pub rate: f64,
     /// The declared limit.
@@ -76,6 +80,7 @@ pub fn tripped(spec: &BreakerSpec, stats: &WorkflowStats, min_samples: u64) -> O
         let rate = bad as f64 / samples.max(1) as f64;
         (samples >= min_samples.max(1) && rate > limit).then_some(Trip {
             kind,
+            what: None,
             rate,
             limit,
             samples,
@@ -88,12 +93,14 @@ impl Breaker {
     pub fn new(
         ledger: LedgerClient,
         switches: Switches,
+        drift: DriftMonitor,
         workflows: Vec<(String, BreakerSpec)>,
         every: Duration,
     ) -> Self {
         Self {
             ledger,
             switches,
+            drift,
             workflows,
             every: every.max(Duration::from_millis(100)),
         }
@@ -134,7 +141,9 @@ impl Breaker {
             SwitchState::On => {
                 let stats = self.ledger.workflow_stats(workflow, spec.window_s).await?;
                 gauge(workflow, &stats);
-                if let Some(trip) = tripped(spec, &stats, spec.min_samples) {
+                let trip = tripped(spec, &stats, spec.min_samples)
+                    .or_else(|| self.drifted(workflow, None));
+                if let Some(trip) = trip {
                     self.trip(workflow, revision, &trip, &stats, me).await?;
                 }
             }
@@ -151,7 +160,12 @@ impl Breaker {
                     .ledger
                     .workflow_stats(workflow, since.min(spec.window_s))
                     .await?;
-                if let Some(trip) = tripped(spec, &stats, 1) {
+                let half_open_at = Instant::now()
+                    .checked_sub(Duration::from_secs(u64::from(since)))
+                    .unwrap_or_else(Instant::now);
+                let trip =
+                    tripped(spec, &stats, 1).or_else(|| self.drifted(workflow, Some(half_open_at)));
+                if let Some(trip) = trip {
                     self.trip(workflow, revision, &trip, &stats, me).await?;
                 }
             }
@@ -164,6 +178,23 @@ impl Breaker {
         Ok(())
     }
 
+    /// The first drift alarm of `workflow` as a trip, over the outputs seen
+    /// since `since`.
+    fn drifted(&self, workflow: &str, since: Option<Instant>) -> Option<Trip> {
+        let alarm = self
+            .drift
+            .alarms(workflow, Instant::now(), since)
+            .into_iter()
+            .next()?;
+        Some(Trip {
+            kind: "drift",
+            what: Some(format!("{} {}", alarm.field, alarm.signal.as_str())),
+            rate: alarm.rate,
+            limit: alarm.baseline + alarm.max_increase,
+            samples: alarm.samples,
+        })
+    }
+
     async fn trip(
         &self,
         workflow: &str,
@@ -172,8 +203,12 @@ impl Breaker {
         stats: &WorkflowStats,
         me: &str,
     ) -> Result<(), Error> {
+        let what = trip
+            .what
+            .as_deref()
+            .map_or(String::new(), |w| format!(" of {w}"));
         let reason = format!(
-            "breaker: {} rate {:.2} > {:.2} over {} samples",
+            "breaker: {} rate{what} {:.2} > {:.2} over {} samples",
             trip.kind, trip.rate, trip.limit, trip.samples
         );
         let switch = Switch {
@@ -198,7 +233,7 @@ impl Breaker {
             "workflow" => workflow.to_owned(), "rate" => trip.kind)
         .increment(1);
         let detail = json!({
-            "kind": trip.kind, "rate": trip.rate, "limit": trip.limit, "samples": trip.samples,
+            "kind": trip.kind, "what": trip.what, "rate": trip.rate, "limit": trip.limit, "samples": trip.samples,
             "stats": {
                 "decided": stats.decided, "low_confidence": stats.low_confidence,
                 "effects_completed": stats.effects_completed, "effects_failed": stats.effects_failed,

@@ -8,6 +8,7 @@ use sluice_core::{Stage, WorkflowSpec};
 use sluice_ledger::LedgerClient;
 use tokio_util::sync::CancellationToken;
 
+use crate::drift::DriftMonitor;
 use crate::handler::Gate;
 use crate::rules::Policy;
 use crate::{Clock, Error, Options};
@@ -76,9 +77,11 @@ impl Service {
             paused_when_off,
             self.options.switch_pause(),
         );
+        let drift = DriftMonitor::new(&self.policies);
         let breaker = crate::breaker::Breaker::new(
             self.ledger.clone(),
             switches.clone(),
+            drift.clone(),
             self.policies_breakers(),
             self.options.breaker_every(),
         );
@@ -90,6 +93,7 @@ impl Service {
             conversations,
             self.policies,
             self.clock,
+            drift,
         );
         let guarding = tokio::spawn(guard.run(shutdown.clone()));
         let breaking = tokio::spawn(breaker.run(shutdown.clone()));

@@ -30,6 +30,8 @@ pub enum Reading {
 /// A validated answer before it becomes an [`Interpretation`].
 struct Accepted {
     contract: Map<String, Value>,
+    /// Fields the primary backend's first answer got wrong.
+    schema_failures: Vec<String>,
     answer: BackendAnswer,
     backend: String,
     model: Option<String>,
@@ -48,13 +50,15 @@ impl LoadedWorkflow {
         let started = Instant::now();
         let request = self.request(envelope, pending, now);
         let mut usage = None;
-        let accepted = match self.ask(&request, &mut usage).await {
+        let mut failed = Vec::new();
+        let mut accepted = match self.ask(&request, &mut usage, &mut failed).await {
             Ok(accepted) => accepted,
             Err(reason) => match self.fall_back(envelope, &request, reason) {
                 Ok(accepted) => accepted,
                 Err(reason) => return Reading::NeedsReview { reason },
             },
         };
+        accepted.schema_failures = failed;
         let latency = started.elapsed();
         let interpretation = self.finish(envelope, &request, accepted, pending, usage, latency);
         // What was understood, for whoever reads the logs: never the prompt,
@@ -75,6 +79,7 @@ impl LoadedWorkflow {
         &self,
         request: &InterpretRequest,
         usage: &mut Option<Usage>,
+        failed: &mut Vec<String>,
     ) -> Result<Accepted, String> {
         let backend = self.primary.as_ref();
         let answer = backend
@@ -86,6 +91,7 @@ impl LoadedWorkflow {
             Ok(contract) => return Ok(self.accepted(backend, contract, answer, None)),
             Err(errors) => errors,
         };
+        *failed = failing_fields(&errors);
         if !backend.is_model() {
             return Err(format!(
                 "the {} backend's output is invalid: {}",
@@ -138,6 +144,7 @@ impl LoadedWorkflow {
         match self.accept(request, &answer) {
             Ok(contract) => Ok(Accepted {
                 contract,
+                schema_failures: Vec::new(),
                 answer,
                 backend: "rules".into(),
                 model: None,
@@ -159,6 +166,7 @@ impl LoadedWorkflow {
     ) -> Accepted {
         Accepted {
             contract,
+            schema_failures: Vec::new(),
             model: answer
                 .model
                 .clone()
@@ -210,6 +218,7 @@ impl LoadedWorkflow {
     ) -> Interpretation {
         let Accepted {
             mut contract,
+            schema_failures,
             answer,
             backend,
             model,
@@ -243,8 +252,32 @@ impl LoadedWorkflow {
             latency_ms: u64::try_from(latency.as_millis()).unwrap_or(u64::MAX),
             fallback_reason,
             carried_over,
+            schema_failures,
         }
     }
+}
+
+/// The contract fields named by validation errors (`/party_size: …`, or a
+/// missing required property at the root). An answer that failed as a whole
+/// (not JSON, not an object) names every field: `*`.
+fn failing_fields(errors: &[String]) -> Vec<String> {
+    let mut fields = Vec::new();
+    for error in errors {
+        let field = if let Some(rest) = error.strip_prefix("/: ") {
+            // `"time" is a required property`
+            rest.split('"').nth(1).map(str::to_owned)
+        } else if let Some(path) = error.strip_prefix('/') {
+            path.split(['/', ':']).next().map(str::to_owned)
+        } else {
+            Some("*".to_owned())
+        };
+        if let Some(field) = field.filter(|f| !f.is_empty())
+            && !fields.contains(&field)
+        {
+            fields.push(field);
+        }
+    }
+    fields
 }
 
 fn add_usage(total: &mut Option<Usage>, more: Option<Usage>) {
@@ -291,4 +324,23 @@ fn truncate(s: &str, max: usize) -> String {
         end -= 1;
     }
     format!("{}…", &s[..end])
+}
+
+#[cfg(test)]
+mod failing_fields_tests {
+    use super::failing_fields;
+
+    #[test]
+    fn names_the_fields_that_failed() {
+        let errors = [
+            "/party_size: -1 is less than the minimum of 1".to_owned(),
+            "/: \"sender\" is a required property".to_owned(),
+            "/party_size: not an integer".to_owned(),
+        ];
+        assert_eq!(failing_fields(&errors), ["party_size", "sender"]);
+        assert_eq!(
+            failing_fields(&["the answer is not JSON: eof".to_owned()]),
+            ["*"]
+        );
+    }
 }

@@ -74,6 +74,7 @@ mod tests {
             latency_ms: 0,
             fallback_reason: None,
             carried_over: vec![],
+            schema_failures: vec![],
         });
         e.actions.push(ActionRecord {
             action: "create_booking".into(),

@@ -141,6 +141,8 @@ fn correct(
         interpretation: &vouched,
         now: Utc::now(),
         switched_off: None,
+        // A person is already looking: never sampled for a spot check.
+        sample: 1.0,
     };
     let evaluation = rules::evaluate(&policy, &facts);
     let failing: Vec<String> = evaluation

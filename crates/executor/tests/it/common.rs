@@ -371,6 +371,7 @@ fn envelope(contract: Value) -> Envelope {
         latency_ms: 1,
         fallback_reason: None,
         carried_over: Vec::new(),
+        schema_failures: Vec::new(),
     });
     envelope.decision = Some(GateDecision {
         verdict: Verdict::Auto,

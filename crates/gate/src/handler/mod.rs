@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use sluice_bus::{
@@ -23,6 +23,7 @@ use sluice_ledger::{JournalEntry, LedgerClient, Transition};
 use tracing::Instrument as _;
 
 use crate::Clock;
+use crate::drift::DriftMonitor;
 use crate::rules::{self, Evaluation, Facts, Policy, Route};
 
 mod route;
@@ -46,6 +47,7 @@ struct Inner {
     conversations: Conversations,
     policies: HashMap<String, Policy>,
     clock: Clock,
+    drift: DriftMonitor,
 }
 
 /// One delivery's execution, as the routing steps need it.
@@ -65,6 +67,7 @@ impl Gate {
         conversations: Conversations,
         policies: Vec<Policy>,
         clock: Clock,
+        drift: DriftMonitor,
     ) -> Self {
         let policies = policies
             .into_iter()
@@ -79,6 +82,7 @@ impl Gate {
                 conversations,
                 policies,
                 clock,
+                drift,
             }),
         }
     }
@@ -189,6 +193,7 @@ impl Gate {
             interpretation,
             now: self.inner.clock.now(),
             switched_off,
+            sample: rules::sample_of(envelope.execution_id),
         };
         let evaluation = rules::evaluate(ctx.policy, &facts);
         if evaluation.route == Route::Pause {
@@ -206,7 +211,23 @@ impl Gate {
             Some(detail),
         );
         match self.inner.ledger.record_transition(&t).await {
-            Ok(done) if done.applied => Ok(Ok(evaluation)),
+            Ok(done) if done.applied => {
+                // Counted once per decision: a redelivery re-reads the
+                // recorded one and never reaches this.
+                self.inner
+                    .drift
+                    .observe(&envelope.workflow, interpretation, Instant::now());
+                if evaluation
+                    .decision
+                    .rules
+                    .iter()
+                    .any(|r| r.rule == "spot_check" && !r.passed)
+                {
+                    metrics::counter!("sluice_spot_checks_total", "workflow" => envelope.workflow.clone())
+                        .increment(1);
+                }
+                Ok(Ok(evaluation))
+            }
             // Decided concurrently: the redelivery follows the recorded one.
             Ok(_) => Ok(Err(Outcome::retry())),
             Err(e) if refused(&e) => Ok(Err(Outcome::retry())),

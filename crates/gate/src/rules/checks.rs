@@ -24,6 +24,7 @@ pub(crate) const RULES: &[Rule] = &[
     party_size,
     confidence,
     irreversible,
+    spot_check,
 ];
 
 const DATE_FORMAT: &str = "%Y-%m-%d";
@@ -229,4 +230,20 @@ fn irreversible(policy: &Policy, facts: &Facts<'_>) -> Option<Check> {
         Effect::Review,
         "irreversible action needs a person",
     )
+}
+
+fn spot_check(policy: &Policy, facts: &Facts<'_>) -> Option<Check> {
+    let rate = policy.spec.gate.spot_check_rate;
+    if rate <= 0.0 {
+        return None;
+    }
+    let percent = rate * 100.0;
+    if facts.sample < rate {
+        return check(
+            "spot_check",
+            Effect::Review,
+            format!("sampled for a spot check ({percent}% of decisions)"),
+        );
+    }
+    check("spot_check", Effect::Pass, "not sampled")
 }

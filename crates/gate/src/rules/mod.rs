@@ -22,6 +22,9 @@
 //! - Irreversible workflows go to review unless `gate.rules.irreversible_auto
 //!   = true` *and* the confidence reaches the auto threshold.
 //! - Free-text fields (`notes`, `name`) are never read by any rule.
+//! - `gate.spot_check_rate` sends that share of the decisions that would
+//!   run without a person to review anyway (rule `spot_check`), so someone
+//!   keeps looking at what the model does when it is sure of itself.
 
 mod checks;
 pub mod config;
@@ -91,6 +94,21 @@ pub struct Facts<'a> {
     pub now: DateTime<Utc>,
     /// The kill-switch key that is off, if any.
     pub switched_off: Option<&'a str>,
+    /// Where the execution falls in [0, 1) for spot-check sampling: from
+    /// its id (see [`sample_of`]), so a redelivery samples the same way.
+    pub sample: f64,
+}
+
+/// The spot-check position of `execution` in [0, 1): its id's first 64
+/// bits (ids are uniform hashes) over 2^64.
+pub fn sample_of(execution: sluice_core::ExecutionId) -> f64 {
+    let bytes = execution.as_uuid().as_bytes();
+    let mut head = [0_u8; 8];
+    head.copy_from_slice(&bytes[..8]);
+    // 53 bits of a uniform u64 are plenty for a sampling fraction.
+    #[allow(clippy::cast_precision_loss)]
+    let position = (u64::from_be_bytes(head) >> 11) as f64 / (1_u64 << 53) as f64;
+    position
 }
 
 /// Where the decision sends the execution.

@@ -43,6 +43,7 @@ fn interpretation(contract: Value, confidence: f64, action: &str) -> Interpretat
         latency_ms: 1,
         fallback_reason: None,
         carried_over: Vec::new(),
+        schema_failures: Vec::new(),
     }
 }
 
@@ -52,6 +53,7 @@ fn run_with(policy: &Policy, i: &Interpretation, switched_off: Option<&str>) -> 
         interpretation: i,
         now: now(),
         switched_off,
+        sample: 0.5,
     };
     evaluate(policy, &facts)
 }
@@ -181,6 +183,7 @@ fn sources_not_feeding_the_workflow_are_rejected() {
         interpretation: &i,
         now: now(),
         switched_off: None,
+        sample: 0.5,
     };
     let e = evaluate(&policy(), &facts);
     assert_eq!(e.route, Route::Reject);
@@ -232,4 +235,41 @@ fn unknown_rule_names_are_refused() {
         .rules
         .insert("party_sise".into(), toml::Value::Integer(3));
     assert!(Policy::new(spec).is_err());
+}
+
+#[test]
+fn spot_checks_send_the_sampled_share_of_auto_decisions_to_review() {
+    let mut p = policy();
+    p.spec.gate.spot_check_rate = 0.25;
+    let i = interpretation(contract(), 0.95, "create_booking");
+    let at = |sample: f64| {
+        let facts = Facts {
+            source: "whatsapp",
+            interpretation: &i,
+            now: now(),
+            switched_off: None,
+            sample,
+        };
+        evaluate(&p, &facts)
+    };
+    let sampled = at(0.1);
+    assert_eq!(sampled.route, Route::Review);
+    assert_eq!(failed(&sampled), vec!["spot_check"]);
+    assert_eq!(sampled.decision.action.as_deref(), Some("create_booking"));
+    assert_eq!(at(0.25).route, Route::Auto, "the rate is exclusive");
+    // Without spot checks the rule is not evaluated at all.
+    let off = run_with(&policy(), &i, None);
+    assert!(off.decision.rules.iter().all(|r| r.rule != "spot_check"));
+}
+
+#[test]
+fn sample_positions_are_stable_and_spread() {
+    use sluice_core::ExecutionId;
+    let a = ExecutionId::derive("whatsapp", "wamid.1", "reservation");
+    assert_eq!(super::sample_of(a), super::sample_of(a));
+    let below = (0..1000)
+        .map(|n| ExecutionId::derive("whatsapp", &format!("wamid.{n}"), "reservation"))
+        .filter(|id| super::sample_of(*id) < 0.1)
+        .count();
+    assert!((60..=140).contains(&below), "{below} of 1000 below 0.1");
 }

@@ -88,6 +88,7 @@ impl Env {
             retry_base_ms: 50,
             retry_max_ms: 200,
             switch_pause_ms: 60_000,
+            breaker_every_ms: 200,
             ..Options::default()
         };
         options.nats.url = nats.url.clone();
@@ -202,6 +203,7 @@ pub fn envelope(text: &str, contract: Value, confidence: f64, action: &str) -> E
         latency_ms: 3,
         fallback_reason: None,
         carried_over: Vec::new(),
+        schema_failures: Vec::new(),
     });
     envelope
 }

@@ -221,6 +221,7 @@ fn base(contract: Value, decision: GateDecision) -> Envelope {
         latency_ms: 1,
         fallback_reason: None,
         carried_over: Vec::new(),
+        schema_failures: Vec::new(),
     });
     e.decision = Some(decision);
     e
