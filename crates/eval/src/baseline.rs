@@ -219,3 +219,105 @@ fn compare(report: &Report, score: &Score, baseline: &Baseline) -> Comparison {
         model_changed: baseline.model != report.model,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::FieldScore;
+
+    fn report() -> Report {
+        Report {
+            workflow: "reservation".into(),
+            backend: "fake".into(),
+            model: Some("scripted".into()),
+            prompt_version: "v1".into(),
+            prompt_sha256: "new".into(),
+            cases: Vec::new(),
+        }
+    }
+
+    fn score(overall: f64, date: f64) -> Score {
+        let field = FieldScore {
+            correct: 0,
+            total: 50,
+            accuracy: date,
+        };
+        Score {
+            cases: 50,
+            passed: 0,
+            overall,
+            fields: BTreeMap::from([("date".to_owned(), field)]),
+        }
+    }
+
+    fn baseline() -> Baseline {
+        Baseline {
+            prompt_sha256: "old".into(),
+            ..Baseline::of(&report(), &score(0.96, 0.98))
+        }
+    }
+
+    fn limits(min: Option<f64>) -> Thresholds {
+        Thresholds {
+            max_regression: 0.02,
+            min_accuracy: min,
+        }
+    }
+
+    #[test]
+    fn a_drop_within_the_threshold_passes() {
+        let j = judge(
+            &report(),
+            &score(0.94, 0.96),
+            Some(&baseline()),
+            limits(None),
+        );
+        assert_eq!(j.failures, Vec::<String>::new());
+        let deltas = j.comparison.map(|c| c.deltas).unwrap_or_default();
+        assert_eq!(deltas[0].name, "overall");
+        assert_eq!(deltas[0].delta, -0.02);
+    }
+
+    #[test]
+    fn a_drop_beyond_it_names_the_fields_and_the_prompt_change() {
+        let j = judge(
+            &report(),
+            &score(0.96, 0.90),
+            Some(&baseline()),
+            limits(None),
+        );
+        assert_eq!(
+            j.failures,
+            [
+                "regression beyond 2.0 points against the baseline: date 98.0% → 90.0% \
+              (the prompt changed since the baseline)"
+            ]
+        );
+    }
+
+    #[test]
+    fn without_a_baseline_only_the_minimum_counts() {
+        assert!(
+            judge(&report(), &score(0.5, 0.5), None, limits(None))
+                .failures
+                .is_empty()
+        );
+        let j = judge(&report(), &score(0.5, 0.5), None, limits(Some(0.9)));
+        assert_eq!(
+            j.failures,
+            ["overall accuracy 50.0% is below --min-accuracy 90.0%"]
+        );
+    }
+
+    #[test]
+    fn a_baseline_reads_back_and_a_missing_one_is_none() {
+        let dir = std::env::temp_dir().join(format!("sluice-eval-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap_or_default();
+        let path = dir.join("baseline.fake.json");
+        baseline().save(&path).unwrap_or_else(|e| panic!("{e}"));
+        let back = Baseline::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back, Some(baseline()));
+        assert_eq!(Baseline::load(&dir.join("none.json")).ok(), Some(None));
+        std::fs::remove_dir_all(&dir).unwrap_or_default();
+    }
+}

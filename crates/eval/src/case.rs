@@ -177,7 +177,15 @@ pub fn load_cases(dir: &Path) -> Result<Vec<Case>, Error> {
 
 /// One line as a case, checked on its own.
 pub fn parse_line(line: &str, origin: Origin) -> Result<Case, Error> {
-    let mut case: Case = serde_json::from_str(line).map_err(|e| bad(&origin, e.to_string()))?;
+    let mut case: Case = serde_json::from_str(line).map_err(|e| {
+        // serde counts lines within the line; the column is what helps.
+        let reason = e.to_string();
+        let reason = match reason.rsplit_once(" at line ") {
+            Some((what, _)) => format!("{what} (column {})", e.column()),
+            None => reason,
+        };
+        bad(&origin, reason)
+    })?;
     if case.id.trim().is_empty() {
         return Err(bad(&origin, "the id is empty".into()));
     }

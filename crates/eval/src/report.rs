@@ -194,3 +194,102 @@ pub(crate) fn compare(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::case::parse_line;
+
+    fn case(expected: Value) -> Case {
+        let line = json!({
+            "id": "c", "now": "2026-11-23T18:00:00+01:00", "timezone": "Europe/Madrid",
+            "payload": {"id": "m", "from": "+34600000001", "text": "x"}, "expected": expected,
+        });
+        parse_line(&line.to_string(), Origin::default()).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn contract(v: Value) -> Option<Map<String, Value>> {
+        v.as_object().cloned()
+    }
+
+    #[test]
+    fn fields_compare_exactly_free_text_by_presence_and_absence_counts() {
+        let fields = BTreeMap::from([
+            ("party_size".to_owned(), Compare::Exact),
+            ("time".to_owned(), Compare::Exact),
+            ("notes".to_owned(), Compare::Presence),
+        ]);
+        let c = case(json!({
+            "contract": {"party_size": 4, "notes": "terrace"},
+            "outcome": "clarify", "missing": ["time"],
+        }));
+        let got = Got {
+            contract: contract(
+                json!({"party_size": 4, "time": "21:00", "notes": "on the terrace"}),
+            ),
+            outcome: Some(Outcome::Clarify),
+            missing: vec!["time".into()],
+        };
+        let results = compare(&c, &got, &fields);
+        let verdict: Vec<(&str, bool)> = results
+            .iter()
+            .map(|f| (f.field.as_str(), f.correct))
+            .collect();
+        // A time the case leaves out is a guess: wrong.
+        assert_eq!(
+            verdict,
+            [
+                ("notes", true),
+                ("party_size", true),
+                ("time", false),
+                ("outcome", true)
+            ]
+        );
+    }
+
+    #[test]
+    fn accuracy_is_per_field_and_overall_per_case() {
+        let result = |id: &str, correct: &[bool]| CaseResult {
+            id: id.into(),
+            category: String::new(),
+            origin: Origin::default(),
+            known_failure: false,
+            note: None,
+            fields: correct
+                .iter()
+                .enumerate()
+                .map(|(i, c)| FieldResult {
+                    field: format!("f{i}"),
+                    expected: None,
+                    got: None,
+                    correct: *c,
+                })
+                .collect(),
+            passed: correct.iter().all(|c| *c),
+            backend: None,
+            fallback_reason: None,
+            review_reason: None,
+            confidence: None,
+            prompt_sha256: None,
+            answer: None,
+        };
+        let report = Report {
+            workflow: "w".into(),
+            backend: "rules".into(),
+            model: None,
+            prompt_version: "v1".into(),
+            prompt_sha256: String::new(),
+            cases: vec![
+                result("a", &[true, true]),
+                result("b", &[true, false]),
+                result("c", &[true, true]),
+            ],
+        };
+        let score = report.score();
+        assert_eq!((score.cases, score.passed, score.overall), (3, 2, 0.6667));
+        assert_eq!(score.fields["f0"].accuracy, 1.0);
+        assert_eq!(score.fields["f1"].correct, 2);
+    }
+}

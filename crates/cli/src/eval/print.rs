@@ -200,18 +200,33 @@ impl View<'_> {
             writeln!(
                 out,
                 "\nnewly failing since the baseline: {}",
-                c.newly_failing.join(", ")
+                some(&c.newly_failing)
             )?;
         }
         if !c.newly_passing.is_empty() {
             writeln!(
                 out,
                 "\nnewly passing since the baseline: {}",
-                c.newly_passing.join(", ")
+                some(&c.newly_passing)
             )?;
         }
         Ok(())
     }
+}
+
+/// The first ids of a list, and how many more there are.
+fn some(ids: &[String]) -> String {
+    const SHOWN: usize = 8;
+    let mut text = ids
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if ids.len() > SHOWN {
+        text.push_str(&format!(" … and {} more", ids.len() - SHOWN));
+    }
+    text
 }
 
 fn percent(r: f64) -> String {
