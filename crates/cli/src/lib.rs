@@ -33,10 +33,10 @@ defaults < --config file < SLUICE_* environment < flags.
 
 Exit codes:
   0  ok
-  1  the operation failed
+  1  the operation failed (sluice eval: a regression)
   2  usage or configuration error
-  3  not found (no such execution or correlation id)
-  4  cannot reach NATS or the ledger";
+  3  not found (no such execution, correlation id or workflow)
+  4  cannot reach NATS, the ledger or (sluice eval) the model";
 
 /// `sluice` — operate a Sluice installation.
 #[derive(Debug, Parser)]
