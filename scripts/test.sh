@@ -40,6 +40,17 @@ SLUICE_DEMO_INGEST_PORT=18080 SLUICE_DEMO_BOOKING_PORT=18090 SLUICE_DEMO_LEDGER_
   bash scripts/demo.sh
 done_step demo
 
+step "eval reservation (extractor)"
+# The frozen cases against the committed baseline: exit 1 on a regression.
+cargo run -p sluice-cli --locked --quiet -- eval reservation --backend rules
+done_step "eval rules"
+
+step "eval reservation (fake model)"
+# The same cases through the OpenAI-compatible path, answered by the scripted
+# fake model by prompt hash: a changed prompt without a regenerated script fails.
+cargo run -p sluice-cli --locked --quiet -- eval reservation --backend fake
+done_step "eval fake"
+
 step "tests"
 if cargo nextest --version >/dev/null 2>&1; then
   # nextest does not run doctests; run them first so the runner's summary

@@ -9,6 +9,7 @@ pub mod config;
 pub mod dev;
 pub mod dlq;
 pub mod error;
+pub mod eval;
 pub mod executions;
 pub mod output;
 pub mod review;
@@ -32,10 +33,10 @@ defaults < --config file < SLUICE_* environment < flags.
 
 Exit codes:
   0  ok
-  1  the operation failed
+  1  the operation failed (sluice eval: a regression)
   2  usage or configuration error
-  3  not found (no such execution or correlation id)
-  4  cannot reach NATS or the ledger";
+  3  not found (no such execution, correlation id or workflow)
+  4  cannot reach NATS, the ledger or (sluice eval) the model";
 
 /// `sluice` — operate a Sluice installation.
 #[derive(Debug, Parser)]
@@ -86,6 +87,10 @@ pub enum Command {
     /// Executions waiting for a person: list, show, approve, reject, escalate.
     #[command(subcommand)]
     Review(review::ReviewCommand),
+    /// Run a workflow's frozen eval cases through a backend, score them field
+    /// by field and compare with the last saved baseline (exit 1 on a
+    /// regression).
+    Eval(eval::EvalArgs),
     /// The timeline of an execution, or of every execution a correlation id
     /// started: each stage in order with timings, model and prompt, gate
     /// decision, effects and errors.
@@ -137,6 +142,7 @@ pub async fn run(
         Command::Admin(command) => admin::run(command, &config, cli.json, out).await,
         Command::Dev(args) => dev::run(args, &config, env).await,
         Command::Dlq(command) => dlq::run(command, &config, cli.json, out).await,
+        Command::Eval(args) => eval::run(args, &env, cli.json, out).await,
         Command::Executions(command) => executions::run(command, &config, cli.json, out).await,
         Command::Review(command) => review::run(command, &config, cli.json, out).await,
         Command::Switch(command) => switch::run(command, &config, cli.json, out).await,

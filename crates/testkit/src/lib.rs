@@ -13,6 +13,7 @@
 
 pub mod eventually;
 pub mod fake_model;
+pub mod fake_script;
 pub mod ledger;
 pub mod nats;
 pub mod otlp;

@@ -5,6 +5,7 @@
 mod cli;
 mod dlq;
 mod erase;
+mod eval;
 mod otel;
 mod pipeline;
 mod provision;

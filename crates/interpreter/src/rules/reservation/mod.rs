@@ -1,10 +1,14 @@
-//! The reservation extractor: party size, date and time from a chat message,
-//! resolved in the restaurant's timezone; the guest's name from the payload.
+//! The reservation extractor: party size, date and time from a chat message
+//! in English or Spanish, resolved in the restaurant's timezone; the guest's
+//! name as the message introduces it, else the payload's profile name.
 
 mod date;
+mod name;
 mod party;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_spanish;
 mod text;
 mod time;
 
@@ -47,12 +51,18 @@ impl Extractor for ReservationExtractor {
         // The only action this workflow knows; what the guest really wants
         // is for the gate (and a person) to judge, not for the extractor.
         out.set("action", "create_booking", 0.9);
-        if let Some(name) = input.payload.get("name").and_then(Value::as_str)
-            && !name.trim().is_empty()
-        {
-            out.set("name", name.trim(), 0.9);
+        let message = self.message_text(input.payload);
+        let profile = input
+            .payload
+            .get("name")
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(str::to_owned);
+        if let Some(name) = name::introduced(&message).or(profile) {
+            out.set("name", name, 0.9);
         }
-        let tokens = text::tokens(&self.message_text(input.payload));
+        let tokens = text::tokens(&message);
         if let Some((n, c)) = party::party_size(&tokens) {
             out.set("party_size", n, c);
         }

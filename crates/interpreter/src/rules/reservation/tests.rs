@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::ReservationExtractor;
 use crate::rules::{ExtractInput, Extractor as _, OpeningHours};
 
-fn extract(text: &str) -> (Value, Value, Value) {
+pub(super) fn extract(text: &str) -> (Value, Value, Value) {
     let payload = json!({"id": "wamid.1", "from": "+34600000001", "name": "Ana", "text": text});
     let hours = OpeningHours {
         open: NaiveTime::from_hms_opt(12, 0, 0).unwrap_or_default(),
@@ -155,6 +155,42 @@ fn phrasings() {
             json!("21:30"),
         ),
         ("Hello, how are you?", n.clone(), n.clone(), n.clone()),
+        (
+            "this afternoon at 3, we are 2",
+            json!(2),
+            json!("2026-11-23"),
+            json!("15:00"),
+        ),
+        (
+            "a table for 4 in 3 days at 20:00",
+            json!(4),
+            json!("2026-11-26"),
+            json!("20:00"),
+        ),
+        (
+            "for 6 in two weeks at 9pm",
+            json!(6),
+            json!("2026-12-07"),
+            json!("21:00"),
+        ),
+        (
+            "dinner for 2 at 9 in the evening",
+            json!(2),
+            n.clone(),
+            json!("21:00"),
+        ),
+        (
+            "table for 2 on 21/11 at 21:00",
+            json!(2),
+            json!("2026-11-21"),
+            json!("21:00"),
+        ),
+        (
+            "table for 2 on October 1 at 21:00",
+            json!(2),
+            json!("2027-10-01"),
+            json!("21:00"),
+        ),
         (
             "January 3 for a couple at 9pm",
             json!(2),

@@ -1,10 +1,12 @@
 //! Tokens and number words for the reservation extractor.
 
-/// Lower-cased word tokens. Punctuation separates words, except `:` `/` and
-/// a `.` or `-` between two digits (so `21:00`, `24/11`, `8.30` and
-/// `2026-11-24` stay whole); apostrophes stay inside words (`o'clock`).
+/// Lower-cased word tokens with the acute accents and diaeresis of Spanish
+/// folded (`sábado` → `sabado`; `ñ` stays). Punctuation separates words,
+/// except `:` `/` and a `.` or `-` between two digits (so `21:00`, `24/11`,
+/// `8.30` and `2026-11-24` stay whole); apostrophes stay inside words
+/// (`o'clock`).
 pub fn tokens(text: &str) -> Vec<String> {
-    let chars: Vec<char> = text.to_lowercase().chars().collect();
+    let chars: Vec<char> = text.to_lowercase().chars().map(fold).collect();
     let mut out = Vec::new();
     let mut word = String::new();
     for (i, &c) in chars.iter().enumerate() {
@@ -31,6 +33,17 @@ pub fn tokens(text: &str) -> Vec<String> {
     out
 }
 
+fn fold(c: char) -> char {
+    match c {
+        'á' => 'a',
+        'é' => 'e',
+        'í' => 'i',
+        'ó' => 'o',
+        'ú' | 'ü' => 'u',
+        other => other,
+    }
+}
+
 const UNITS: [&str; 21] = [
     "zero",
     "one",
@@ -55,19 +68,55 @@ const UNITS: [&str; 21] = [
     "twenty",
 ];
 
-/// A small whole number written in digits or words (`4`, `four`).
+/// Spanish number words up to twenty, accents folded.
+const UNIDADES: [&str; 21] = [
+    "cero",
+    "uno",
+    "dos",
+    "tres",
+    "cuatro",
+    "cinco",
+    "seis",
+    "siete",
+    "ocho",
+    "nueve",
+    "diez",
+    "once",
+    "doce",
+    "trece",
+    "catorce",
+    "quince",
+    "dieciseis",
+    "diecisiete",
+    "dieciocho",
+    "diecinueve",
+    "veinte",
+];
+
+/// A small whole number written in digits or in English or Spanish words
+/// (`4`, `four`, `cuatro`, `veintidos`).
 pub fn number(token: &str) -> Option<u32> {
     if !token.is_empty() && token.len() <= 4 && token.bytes().all(|b| b.is_ascii_digit()) {
         return token.parse().ok();
     }
-    match token {
-        "thirty" => Some(30),
-        "forty" => Some(40),
-        "fifty" => Some(50),
-        _ => UNITS
-            .iter()
+    let word = |list: &[&str]| {
+        list.iter()
             .position(|w| *w == token)
-            .and_then(|n| u32::try_from(n).ok()),
+            .and_then(|n| u32::try_from(n).ok())
+    };
+    match token {
+        "thirty" | "treinta" => Some(30),
+        "forty" | "cuarenta" => Some(40),
+        "fifty" | "cincuenta" => Some(50),
+        // "una mesa" is an article as much as a number: only where a
+        // number is expected ("una persona", "a la una") is it read.
+        "una" | "un" => Some(1),
+        _ => word(&UNITS).or_else(|| word(&UNIDADES)).or_else(|| {
+            // veintiuno … veintinueve
+            let unit = token.strip_prefix("veinti")?;
+            let n = UNIDADES[1..10].iter().position(|w| *w == unit)?;
+            u32::try_from(n + 21).ok()
+        }),
     }
 }
 
@@ -110,6 +159,13 @@ mod tests {
         assert_eq!(number("four"), Some(4));
         assert_eq!(number("12"), Some(12));
         assert_eq!(number("table"), None);
+        assert_eq!(number("cuatro"), Some(4));
+        assert_eq!(number("veintidos"), Some(22));
+        assert_eq!(number("veinti"), None);
+        assert_eq!(
+            tokens("Sábado, mañana; DIECISÉIS"),
+            ["sabado", "mañana", "dieciseis"]
+        );
         let t = tokens("twenty two people");
         assert_eq!(number_at(&t, 0), Some((22, 2)));
     }

@@ -1,4 +1,5 @@
-//! Times: "21:00", "9pm", "9 pm", "nine", "at 9", "half past eight", "noon".
+//! Times: "21:00", "9pm", "9 pm", "nine", "at 9", "half past eight", "noon";
+//! "a las nueve", "a las 9 y media", "a la una", "de la noche", "mediodía".
 //!
 //! A bare hour ("at nine") is ambiguous between morning and evening. It is
 //! resolved by the restaurant's opening hours, with a lower confidence than
@@ -47,8 +48,8 @@ fn at_token(tokens: &[String], i: usize) -> Option<Reading> {
     let next = tokens.get(i + 1).map(String::as_str);
     let prev = i.checked_sub(1).map(|j| tokens[j].as_str());
     match t {
-        "noon" | "midday" => return Some(reading(12, 0, Some(Half::Pm))),
-        "midnight" => return Some(reading(0, 0, Some(Half::Am))),
+        "noon" | "midday" | "mediodia" => return Some(reading(12, 0, Some(Half::Pm))),
+        "midnight" | "medianoche" => return Some(reading(0, 0, Some(Half::Am))),
         "half" | "quarter" if matches!(next, Some("past" | "to")) => {
             let (hour, used) = number_at(tokens, i + 2)?;
             if !(1..=12).contains(&hour) {
@@ -79,15 +80,30 @@ fn at_token(tokens: &[String], i: usize) -> Option<Reading> {
         });
     }
     let (hour, used) = number_at(tokens, i)?;
+    let (hour, minute, used) = spanish_minutes(tokens, i + used, hour, used);
     let after = tokens.get(i + used).map(String::as_str);
     let half = half_after(tokens, i + used);
+    // "a las nueve", "a la una", "sobre las 9", "hacia las 10".
     let leading = matches!(
         prev,
-        Some("at" | "around" | "about" | "by" | "from" | "before")
+        Some("at" | "around" | "about" | "by" | "from" | "before" | "las" | "la")
     );
     let oclock = matches!(after, Some("o'clock" | "oclock"));
     ((half.is_some() || leading || oclock) && (1..=12).contains(&hour))
-        .then(|| reading(hour, 0, half))
+        .then(|| reading(hour, minute, half))
+}
+
+/// "nueve y media", "nueve y cuarto", "nueve menos cuarto" after an hour
+/// read from the tokens before `j`: the hour, minutes and tokens used.
+fn spanish_minutes(tokens: &[String], j: usize, hour: u32, used: usize) -> (u32, u32, usize) {
+    let word = |k: usize| tokens.get(j + k).map(String::as_str);
+    match (word(0), word(1)) {
+        (Some("y"), Some("media")) => (hour, 30, used + 2),
+        (Some("y"), Some("cuarto")) => (hour, 15, used + 2),
+        (Some("menos"), Some("cuarto")) if hour > 1 => (hour - 1, 45, used + 2),
+        (Some("menos"), Some("cuarto")) => (12, 45, used + 2),
+        _ => (hour, 0, used),
+    }
 }
 
 fn reading(hour: u32, minute: u32, half: Option<Half>) -> Reading {
@@ -151,9 +167,26 @@ fn half_after(tokens: &[String], i: usize) -> Option<Half> {
 /// Words anywhere in the message that say which half of the day is meant.
 fn day_half(tokens: &[String]) -> Option<Half> {
     let has = |words: &[&str]| tokens.iter().any(|t| words.contains(&t.as_str()));
-    if has(&["evening", "night", "tonight", "tonite", "dinner", "supper"]) {
+    // "mañana" alone is tomorrow; "por la mañana", "de la mañana" the morning.
+    let la_manana = tokens
+        .windows(2)
+        .any(|w| w[0] == "la" && (w[1] == "mañana" || w[1] == "manana"));
+    let evening = [
+        "evening",
+        "afternoon",
+        "night",
+        "tonight",
+        "tonite",
+        "dinner",
+        "supper",
+        "noche",
+        "tarde",
+        "cena",
+        "cenar",
+    ];
+    if has(&evening) {
         Some(Half::Pm)
-    } else if has(&["morning", "breakfast"]) {
+    } else if la_manana || has(&["morning", "breakfast", "desayuno", "desayunar"]) {
         Some(Half::Am)
     } else {
         None
