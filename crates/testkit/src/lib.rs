@@ -31,3 +31,19 @@ pub fn unique_token() -> String {
     let id = uuid::Uuid::new_v4().simple().to_string();
     format!("t{}", &id[..12])
 }
+
+/// Copies the folder `from` to `to`, sub-folders included (a workflow's
+/// `eval/` cases come along), for tests that edit a private copy.
+pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
+}

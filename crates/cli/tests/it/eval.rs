@@ -19,21 +19,8 @@ use crate::cli::{sluice, stderr, stdout};
 fn workflow_copy() -> PathBuf {
     let root = std::env::temp_dir().join(format!("sluice-eval-{}", sluice_testkit::unique_token()));
     let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../workflows/reservation");
-    copy_dir(&shipped, &root.join("reservation"));
+    sluice_testkit::copy_dir(&shipped, &root.join("reservation")).unwrap();
     root
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let path = entry.unwrap().path();
-        let target = to.join(path.file_name().unwrap());
-        if path.is_dir() {
-            copy_dir(&path, &target);
-        } else {
-            std::fs::copy(&path, &target).unwrap();
-        }
-    }
 }
 
 #[tokio::test]

@@ -256,22 +256,8 @@ pub fn workflows_with(edit: impl Fn(String) -> String) -> anyhow::Result<PathBuf
         "sluice-workflows-{}",
         sluice_testkit::unique_token()
     ));
-    copy_dir(&repo("workflows"), &dir)?;
+    sluice_testkit::copy_dir(&repo("workflows"), &dir)?;
     let toml = dir.join("reservation/workflow.toml");
     std::fs::write(&toml, edit(std::fs::read_to_string(&toml)?))?;
     Ok(dir)
-}
-
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let target = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            copy_dir(&entry.path(), &target)?;
-        } else {
-            std::fs::copy(entry.path(), target)?;
-        }
-    }
-    Ok(())
 }

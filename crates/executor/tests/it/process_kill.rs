@@ -153,7 +153,7 @@ impl Scratch {
             prefix: env.nats.subjects.prefix().to_owned(),
             ledger_url: format!("http://{}", env.ledger.addr),
         };
-        copy_dir(
+        sluice_testkit::copy_dir(
             &shipped_workflow(),
             &scratch.workflows().join("reservation"),
         )?;
@@ -267,15 +267,6 @@ impl Drop for ChildExecutor {
 
 fn shipped_workflow() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../workflows/reservation")
-}
-
-fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        std::fs::copy(entry.path(), to.join(entry.file_name()))?;
-    }
-    Ok(())
 }
 
 /// A TOML basic string (JSON's string escapes are valid TOML).
