@@ -6,6 +6,8 @@
 //! - [`telemetry`]: one guard per process for logs (JSON or pretty) and, when
 //!   an OTLP endpoint is configured, trace export.
 //! - [`health`]: the `/livez`, `/readyz` and `/metrics` HTTP server.
+//! - [`recorder`]: the Prometheus recorder, set up from the metrics
+//!   catalogue in `sluice-core`.
 //! - [`shutdown`]: SIGTERM/SIGINT → `CancellationToken`, and draining a
 //!   `TaskTracker` within a grace period.
 //! - [`process`]: the standard `main` of a service binary, tying the above
@@ -15,6 +17,7 @@ pub mod config;
 pub mod error;
 pub mod health;
 pub mod process;
+pub mod recorder;
 pub mod shutdown;
 pub mod telemetry;
 
