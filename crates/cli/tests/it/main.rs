@@ -5,7 +5,9 @@
 mod cli;
 mod dlq;
 mod erase;
+mod metrics;
 mod pipeline;
+mod prom;
 mod provision;
 mod review;
 mod stack;
