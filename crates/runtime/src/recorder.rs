@@ -72,15 +72,17 @@ fn describe(catalogue: &[MetricDef]) {
 
 #[cfg(test)]
 mod tests {
+    use sluice_core::metrics::LEDGER_RPC_DURATION;
+
     use super::*;
 
     #[test]
     fn histograms_render_the_catalogue_buckets() {
         let recorder = builder(CATALOGUE).build_recorder();
         let handle = recorder.handle();
-        let m = sluice_core::metrics::LEDGER_RPC_DURATION;
         metrics::with_local_recorder(&recorder, || {
-            metrics::histogram!(m.name, "method" => "Begin", "code" => "OK").record(0.003);
+            metrics::histogram!(LEDGER_RPC_DURATION.name, "method" => "Begin", "code" => "OK")
+                .record(0.003);
         });
         let page = handle.render();
         assert!(

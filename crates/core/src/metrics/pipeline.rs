@@ -112,7 +112,7 @@ pub const MODEL_TOKENS: MetricDef = counter(
     "sluice_model_tokens_total",
     &["workflow", "backend", "kind"],
     "interpreter",
-    "Model tokens per execution's interpretation, kind=prompt or completion.",
+    "Model tokens spent on interpretations (the repair attempt included), kind=prompt or completion.",
 );
 /// Cost per execution.
 pub const EXECUTION_COST: MetricDef = histogram(
