@@ -1,8 +1,9 @@
-//! The metrics catalogue against what uses it: the code's call sites and
-//! the README's reference.
+//! The metrics catalogue against what uses it: the code's call sites, the
+//! README's reference, the dashboards and the alert rules.
 #![allow(clippy::expect_used, clippy::unwrap_used)] // a failed harness step should stop the test loudly
 
 mod call_sites;
+mod deploy;
 mod readme;
 
 use std::path::PathBuf;
