@@ -23,7 +23,7 @@ pub const EXECUTIONS_FINISHED: MetricDef = counter(
     "sluice_executions_finished_total",
     &["workflow", "outcome"],
     "ledger",
-    "Executions that reached a terminal state; outcome is the state in lower case (completed, closed, clarification_requested, escalated, notify_failed, compensated, discarded).",
+    "Executions that reached a terminal state; outcome is the state in lower case (completed, closed, clarification_requested, escalated, notify_failed, compensated, discarded). A compensated execution counts as completed first.",
 );
 /// From receipt to the terminal state, by the database clock.
 pub const TIME_TO_RESOLUTION: MetricDef = histogram(
