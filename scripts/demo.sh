@@ -6,7 +6,7 @@
 # idempotency key was booked twice.
 #
 # Ports: SLUICE_DEMO_INGEST_PORT (8080), SLUICE_DEMO_BOOKING_PORT (8090),
-# SLUICE_DEMO_LEDGER_PORT (50051).
+# SLUICE_DEMO_LEDGER_PORT (50051), SLUICE_DEMO_METRICS_PORT (9464, /metrics).
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -16,6 +16,7 @@ dev_dir=${SLUICE_DEV_DIR:-$repo/.dev}
 ingest_port=${SLUICE_DEMO_INGEST_PORT:-8080}
 booking_port=${SLUICE_DEMO_BOOKING_PORT:-8090}
 ledger_port=${SLUICE_DEMO_LEDGER_PORT:-50051}
+metrics_port=${SLUICE_DEMO_METRICS_PORT:-9464}
 mkdir -p "$dev_dir"
 
 eval "$(bash scripts/dev-up.sh | sed 's/^/export /')"
@@ -33,7 +34,7 @@ export SLUICE_PREFIX=$run_id
   --database-url "$SLUICE_DATABASE_URL" --database-prefix "sluice_$run_id" \
   --workflows workflows --sources sources \
   --ingest-listen "127.0.0.1:$ingest_port" --booking-listen "127.0.0.1:$booking_port" \
-  --ledger-listen "127.0.0.1:$ledger_port" \
+  --ledger-listen "127.0.0.1:$ledger_port" --metrics-listen "127.0.0.1:$metrics_port" \
   >"$dev_dir/demo.log" 2>&1 &
 dev_pid=$!
 stop() {
@@ -54,6 +55,7 @@ done
 
 status=0
 SLUICE_DEMO_INGEST="http://127.0.0.1:$ingest_port" SLUICE_DEMO_BOOKING="http://127.0.0.1:$booking_port" \
+  SLUICE_DEMO_METRICS="http://127.0.0.1:$metrics_port/metrics" \
   python3 scripts/demo_client.py || status=$?
 
 stop

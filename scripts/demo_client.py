@@ -19,6 +19,7 @@ import uuid
 
 INGEST = os.environ.get("SLUICE_DEMO_INGEST", "http://127.0.0.1:8080")
 BOOKING = os.environ.get("SLUICE_DEMO_BOOKING", "http://127.0.0.1:8090")
+METRICS = os.environ.get("SLUICE_DEMO_METRICS", "http://127.0.0.1:9464/metrics")
 SECRET = os.environ["SLUICE_WHATSAPP_WEBHOOK_SECRET"]
 # States in which an execution no longer moves without a person or a reply.
 SETTLED = {
@@ -75,6 +76,19 @@ def outbound_messages(execution_id: str, state: str | None) -> list:
         if messages or time.time() >= deadline:
             return messages
         time.sleep(0.1)
+
+
+def metric_sum(page: str, name: str, **labels: str) -> float:
+    """The sum of the samples of `name` on a Prometheus text page whose
+    labels include `labels`."""
+    total = 0.0
+    for line in page.splitlines():
+        if not line.startswith(name + "{") and not line.startswith(name + " "):
+            continue
+        series, _, value = line.rpartition(" ")
+        if all(f'{k}="{v}"' in series for k, v in labels.items()):
+            total += float(value)
+    return total
 
 
 def message(text: str, sender: str, name: str | None = "Ana") -> tuple[str, dict]:
@@ -134,6 +148,17 @@ def main() -> int:
     print(f"\nbookings: {counts.get('total')} in total, {duplicates} duplicate(s) by idempotency key")
     for key, count in sorted(by_key.items()):
         print(f"  {key:<48} {count}")
+    try:
+        with urllib.request.urlopen(METRICS, timeout=10) as resp:
+            page = resp.read().decode()
+    except (urllib.error.URLError, OSError) as err:
+        page = ""
+        FAILURES.append(f"/metrics: {err}")
+    prevented = metric_sum(page, "sluice_prevented_duplicates_total", layer="message")
+    completed = metric_sum(page, "sluice_executions_finished_total", outcome="completed")
+    print(f"\n/metrics: {prevented:g} duplicate(s) stopped at the message layer, {completed:g} execution(s) completed")
+    if prevented < 2:
+        FAILURES.append("/metrics: the webhook sent three times shows fewer than 2 prevented duplicates")
     for failure in FAILURES:
         print(f"unexpected: {failure}")
     return 0 if duplicates == 0 and not FAILURES else 1

@@ -34,9 +34,14 @@ step "cargo deny (licenses, bans, sources)"
 bash scripts/deny.sh
 done_step deny
 
+step "alert rules (scripts/check-alerts.sh)"
+bash scripts/check-alerts.sh
+done_step alerts
+
 step "demo (scripts/demo.sh)"
 # The README's first command, end to end, on ports unlikely to be taken.
 SLUICE_DEMO_INGEST_PORT=18080 SLUICE_DEMO_BOOKING_PORT=18090 SLUICE_DEMO_LEDGER_PORT=15051 \
+  SLUICE_DEMO_METRICS_PORT=19464 \
   bash scripts/demo.sh
 done_step demo
 

@@ -15,6 +15,7 @@
 //! - [`control`] pauses and resumes consumers (kill switches, outages).
 //! - [`Switches`] reads and writes the kill switches; a [`SwitchGuard`]
 //!   keeps a stage's consumers paused while one holds their workflow.
+//! - [`observe`] records prevented duplicates and consumer backlogs.
 //! - [`find_by_msg_id`] finds a stored message by its `Nats-Msg-Id` after
 //!   the broker's dedupe window has forgotten it.
 
@@ -28,6 +29,7 @@ pub mod delivery;
 pub mod error;
 pub mod events;
 pub mod find;
+pub mod observe;
 pub mod outcome;
 pub mod provision;
 pub mod publish;

@@ -127,14 +127,19 @@ impl Publisher {
     }
 
     /// Publishes `payload` to `subject` with the stage headers and waits for
-    /// the server's PubAck.
+    /// the server's PubAck. A PubAck marked duplicate (the `Nats-Msg-Id` was
+    /// seen inside the dedupe window) is counted as a prevented duplicate.
     pub async fn publish(
         &self,
         subject: String,
         headers: &StageHeaders,
         payload: Bytes,
     ) -> Result<Published, Error> {
-        publish_acked(&self.js, subject, headers.to_header_map(), payload).await
+        let published = publish_acked(&self.js, subject, headers.to_header_map(), payload).await?;
+        if published.duplicate {
+            crate::observe::prevented_duplicate(crate::observe::Layer::Message, headers.stage);
+        }
+        Ok(published)
     }
 }
 

@@ -11,6 +11,7 @@ pub mod error;
 pub mod failure;
 pub mod headers;
 pub mod ids;
+pub mod metrics;
 pub mod pipeline;
 pub mod source;
 pub mod stage;

@@ -5,6 +5,7 @@ use std::str::FromStr;
 
 use serde_json::json;
 use sluice_bus::{Bus, Delivery, ExecutionEvent, HandlerError, Outcome};
+use sluice_core::metrics::DEAD_LETTERS;
 use sluice_core::{CorrelationId, ExecutionId, State, headers};
 use sluice_ledger::{LedgerClient, NewDeadLetter, Origin, RecordedDeadLetter, Transition};
 use tonic::Code;
@@ -59,6 +60,12 @@ impl Indexer {
             }
             Err(err) => return Err(err.into()),
         };
+        if recorded.created {
+            metrics::counter!(DEAD_LETTERS.name,
+                "workflow" => entry.workflow.clone(), "stage" => entry.stage.clone(),
+                "class" => entry.failure_class.as_str())
+            .increment(1);
+        }
         if first_report(&recorded, delivery) {
             tracing::info!(
                 id = recorded.dead_letter.id,

@@ -17,13 +17,16 @@
 //!
 //! It also watches review SLAs ([`review_sla`]): an open item past its due
 //! time is announced once on `<prefix>.events.review_overdue.<workflow>` and
-//! counted in the `sluice_review_overdue` gauge.
+//! counted in the `sluice_review_overdue` gauge. And it keeps the backlog
+//! gauges ([`backlog`]): open dead letters, the review backlog and its
+//! oldest item's age, and every durable consumer's pending work.
 //!
 //! At start-up it refuses to run when the ledger's key retention is shorter
 //! than the dead-letter stream's max age plus the replay horizon
 //! ([`retention`]): a replay after its key was purged could repeat an effect.
 
 mod advisory;
+pub mod backlog;
 mod consumers;
 mod entry;
 mod error;

@@ -40,6 +40,9 @@ pub struct Options {
     /// How often review items past their SLA are looked for and announced,
     /// in milliseconds.
     pub review_sla_check_ms: u64,
+    /// How often the backlog gauges (open dead letters, review backlog,
+    /// consumer pending) are sampled, in milliseconds.
+    pub backlog_every_ms: u64,
 }
 
 /// The default replay horizon.
@@ -59,6 +62,7 @@ impl Default for Options {
             retry_max_ms: 60_000,
             replay_horizon: DEFAULT_REPLAY_HORIZON,
             review_sla_check_ms: 30_000,
+            backlog_every_ms: 15_000,
         }
     }
 }
@@ -67,6 +71,11 @@ impl Options {
     /// How often review SLAs are checked.
     pub fn review_sla_check(&self) -> Duration {
         Duration::from_millis(self.review_sla_check_ms.max(100))
+    }
+
+    /// How often the backlog gauges are sampled.
+    pub fn backlog_every(&self) -> Duration {
+        Duration::from_millis(self.backlog_every_ms.max(100))
     }
 
     /// The consume-loop settings these options describe.

@@ -15,6 +15,7 @@ use std::time::Duration;
 use chrono::Utc;
 use serde_json::json;
 use sluice_bus::{Bus, ExecutionEvent};
+use sluice_core::metrics::{REVIEW_OVERDUE, REVIEW_SLA_BREACHES};
 use sluice_core::{CorrelationId, ExecutionId, State};
 use sluice_ledger::{LedgerClient, ReviewItem, ReviewKind};
 use tokio_util::sync::CancellationToken;
@@ -55,14 +56,14 @@ pub async fn check(
         ledger.mark_review_overdue_announced(item.id).await?;
         tracing::warn!(review_item = item.id, execution_id = %item.execution_id,
             workflow = %item.workflow, "review item past its SLA");
-        metrics::counter!("sluice_review_sla_breaches_total", "workflow" => item.workflow.clone())
+        metrics::counter!(REVIEW_SLA_BREACHES.name, "workflow" => item.workflow.clone())
             .increment(1);
     }
     seen.extend(overdue.open_overdue.keys().cloned());
     for workflow in seen.iter() {
         let open = overdue.open_overdue.get(workflow).copied().unwrap_or(0);
         #[allow(clippy::cast_precision_loss)] // counts of items
-        metrics::gauge!("sluice_review_overdue", "workflow" => workflow.clone()).set(open as f64);
+        metrics::gauge!(REVIEW_OVERDUE.name, "workflow" => workflow.clone()).set(open as f64);
     }
     Ok(overdue.unannounced.len())
 }

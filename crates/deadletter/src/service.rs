@@ -52,6 +52,12 @@ impl Service {
             self.options.review_sla_check(),
             shutdown.clone(),
         ));
+        let backlog = tokio::spawn(crate::backlog::watch(
+            self.bus.clone(),
+            self.ledger.clone(),
+            self.options.backlog_every(),
+            shutdown.clone(),
+        ));
         let indexer = Indexer::new(self.bus.clone(), self.ledger);
         let index = move |delivery| {
             let indexer = indexer.clone();
@@ -69,6 +75,7 @@ impl Service {
         );
         shutdown.cancel();
         let _ = sla.await;
+        let _ = backlog.await;
         indexed?;
         reported?;
         Ok(())

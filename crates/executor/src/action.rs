@@ -3,9 +3,10 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use sluice_bus::observe::{Layer, prevented_duplicate};
 use sluice_core::pipeline::ActionRecord;
 use sluice_core::workflow::{ActionSpec, AmbiguityPolicy};
-use sluice_core::{Envelope, FailureClass};
+use sluice_core::{Envelope, FailureClass, Stage};
 use sluice_ledger::{BeginOutcome, BeginRequest, FailureKind};
 
 use crate::attempt::{self, Attempted};
@@ -62,14 +63,15 @@ impl Action<'_> {
                 self.perform(inner, fencing_token, calls_before).await?
             }
             BeginOutcome::Completed { result } => {
-                metrics::counter!("sluice_prevented_duplicates_total", "layer" => "ledger")
-                    .increment(1);
+                prevented_duplicate(Layer::Ledger, Stage::Execute);
                 tracing::info!("prevented duplicate: the ledger holds the result");
                 Step::Done(self.record(&Applied::from_result(result.as_ref()), true))
             }
             BeginOutcome::InProgress {
                 lease_expires_at, ..
             } => {
+                // Someone holds the key: this delivery must not act too.
+                prevented_duplicate(Layer::Ledger, Stage::Execute);
                 let left = (lease_expires_at - chrono::Utc::now())
                     .to_std()
                     .unwrap_or_default();
@@ -185,9 +187,10 @@ impl Action<'_> {
             .ledger
             .fail(&self.key, token, kind, &reason, point)
             .await?;
-        metrics::counter!("sluice_retries_total", "integration" => self.spec.name.clone())
-            .increment(1);
         let exhausted = calls_total >= u64::from(self.spec.retry.max_attempts);
+        if !exhausted {
+            attempt::count_retry(self);
+        }
         Ok(Step::Temporary { reason, exhausted })
     }
 

@@ -4,7 +4,8 @@
 use std::future::Future;
 
 use backon::{BackoffBuilder as _, ExponentialBuilder};
-use sluice_core::FailureClass;
+use sluice_core::metrics::RETRIES;
+use sluice_core::{FailureClass, Stage};
 
 use crate::action::Action;
 use crate::connector::Called;
@@ -46,10 +47,19 @@ pub(crate) async fn quick_retries(inner: &Inner, action: &Action<'_>, budget: u6
             return Attempted { called, calls };
         };
         tracing::info!(calls, ?delay, "temporary failure; retrying in process");
-        metrics::counter!("sluice_retries_total", "integration" => action.spec.name.clone())
-            .increment(1);
+        count_retry(action);
         tokio::time::sleep(delay).await;
     }
+}
+
+/// Counts one more try of `action`'s integration (in process, or by
+/// redelivery after a recoverable failure).
+pub(crate) fn count_retry(action: &Action<'_>) {
+    metrics::counter!(RETRIES.name,
+        "stage" => Stage::Execute.as_str(),
+        "workflow" => action.envelope.workflow.clone(),
+        "integration" => action.spec.name.clone())
+    .increment(1);
 }
 
 /// Runs `work` while renewing the key's lease every third of it, so a slow

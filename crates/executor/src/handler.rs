@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use sluice_bus::{Delivery, HandlerError, Outcome};
+use sluice_core::metrics::EXECUTOR_ACTIONS;
 use sluice_core::pipeline::{ActionRecord, Verdict};
 use sluice_core::workflow::RetryPolicy;
 use sluice_core::{Envelope, FailureClass, Stage, State, headers};
@@ -101,7 +102,7 @@ async fn execute(
             fingerprint,
         };
         let step = action.run(inner).await?;
-        metrics::counter!("sluice_executor_actions_total",
+        metrics::counter!(EXECUTOR_ACTIONS.name,
             "workflow" => envelope.workflow.clone(), "action" => spec.name.clone(), "step" => step_name(&step))
         .increment(1);
         match step {

@@ -2,7 +2,8 @@
 
 use serde_json::{Value, json};
 use sluice_bus::ExecutionEvent;
-use sluice_core::{Envelope, State};
+use sluice_bus::observe::escalation;
+use sluice_core::{Envelope, Stage, State};
 use sluice_ledger::{LedgerClient, NewReviewItem, Origin, ReviewKind, Transition};
 use tonic_code::is_refusal;
 
@@ -146,12 +147,20 @@ impl<'a> Journal<'a> {
             .workflows
             .get(&self.envelope.workflow)
             .and_then(|w| w.spec.review_due(chrono::Utc::now()));
-        self.open_review_item(unknown, reason, &detail, due).await?;
+        if self.open_review_item(unknown, reason, &detail, due).await? {
+            // What stopped it, as the action recorded it (`target_refused`,
+            // `conflict`, `ambiguous_answer`, `ledger_unknown`…).
+            let why = detail.get("what").and_then(Value::as_str);
+            let why = why.unwrap_or(if unknown {
+                "effect_unknown"
+            } else {
+                "permanent"
+            });
+            escalation(Stage::Execute, &self.envelope.workflow, why);
+        }
         let mut event = ExecutionEvent::new(self.envelope, State::NeedsReview, reason);
         event.detail = detail;
         inner.bus.announce(&event).await?;
-        metrics::counter!("sluice_escalations_total", "reason" => if unknown { "effect_unknown" } else { "permanent" })
-            .increment(1);
         Ok(())
     }
 }
@@ -159,14 +168,14 @@ impl<'a> Journal<'a> {
 impl Journal<'_> {
     /// Opens the review item a person decides on, with the handoff and the
     /// envelope to resume from; deduped by (execution, generation), so a
-    /// redelivery finds the existing item.
+    /// redelivery finds the existing item. True when it is new.
     async fn open_review_item(
         &self,
         unknown: bool,
         reason: &str,
         detail: &Value,
         sla_due_at: Option<chrono::DateTime<chrono::Utc>>,
-    ) -> Result<(), crate::handler::StageError> {
+    ) -> Result<bool, crate::handler::StageError> {
         let item = NewReviewItem {
             execution_id: self.envelope.execution_id,
             generation: self.generation.to_owned(),
@@ -174,8 +183,7 @@ impl Journal<'_> {
             handoff: handoff(self.envelope, unknown, reason, detail)?,
             sla_due_at,
         };
-        self.ledger.create_review_item(&item).await?;
-        Ok(())
+        Ok(self.ledger.create_review_item(&item).await?.created)
     }
 }
 

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use serde_json::json;
 use sluice_bus::{KeyedSwitch, Switch, SwitchState, Switches};
+use sluice_core::metrics::{BREAKER_RATE, BREAKER_STATE, BREAKER_TRIPS, BREAKER_UNAUDITED};
 use sluice_core::workflow::BreakerSpec;
 use sluice_ledger::{LedgerClient, SwitchChange, WorkflowStats};
 use tokio_util::sync::CancellationToken;
@@ -137,6 +138,12 @@ impl Breaker {
         let (state, revision) = current
             .as_ref()
             .map_or((SwitchState::On, 0), |s| (s.switch.state, s.revision));
+        let position = match state {
+            SwitchState::On => 0.0,
+            SwitchState::HalfOpen => 1.0,
+            SwitchState::Off => 2.0,
+        };
+        metrics::gauge!(BREAKER_STATE.name, "workflow" => workflow.to_owned()).set(position);
         match state {
             SwitchState::On => {
                 let stats = self.ledger.workflow_stats(workflow, spec.window_s).await?;
@@ -229,7 +236,7 @@ impl Breaker {
             return Ok(()); // Another replica tripped it first.
         }
         tracing::error!(%workflow, %reason, "breaker tripped: workflow switched off");
-        metrics::counter!("sluice_breaker_trips_total",
+        metrics::counter!(BREAKER_TRIPS.name,
             "workflow" => workflow.to_owned(), "rate" => trip.kind)
         .increment(1);
         let detail = json!({
@@ -305,7 +312,7 @@ impl Breaker {
         if let Err(e) = self.ledger.record_switch_change(&change).await {
             // The switch is already off (the safe side); say loudly that its
             // audit row is missing.
-            metrics::counter!("sluice_breaker_unaudited_total", "workflow" => workflow.to_owned())
+            metrics::counter!(BREAKER_UNAUDITED.name, "workflow" => workflow.to_owned())
                 .increment(1);
             return Err(e.into());
         }
@@ -327,7 +334,7 @@ fn gauge(workflow: &str, stats: &WorkflowStats) {
         ),
     ];
     for (kind, value) in rates {
-        metrics::gauge!("sluice_breaker_rate", "workflow" => workflow.to_owned(), "rate" => kind)
+        metrics::gauge!(BREAKER_RATE.name, "workflow" => workflow.to_owned(), "rate" => kind)
             .set(value);
     }
 }

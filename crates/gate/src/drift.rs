@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use sluice_core::metrics::{DRIFT_ALARM, DRIFT_RATE};
 use sluice_core::pipeline::Interpretation;
 use sluice_core::workflow::{DriftSignal, DriftSpec};
 
@@ -152,16 +153,15 @@ impl Watch {
         for field in &self.spec.fields {
             for signal in DriftSignal::ALL {
                 let rate = self.rate(field, signal, None).0;
-                let labels = [
-                    ("workflow", workflow.to_owned()),
-                    ("field", field.clone()),
-                    ("signal", signal.as_str().to_owned()),
-                ];
-                metrics::gauge!("sluice_drift_rate", &labels).set(rate);
                 let on = alarms
                     .iter()
                     .any(|a| &a.field == field && a.signal == signal);
-                metrics::gauge!("sluice_drift_alarm", &labels).set(if on { 1.0 } else { 0.0 });
+                metrics::gauge!(DRIFT_RATE.name,
+                    "workflow" => workflow.to_owned(), "field" => field.clone(), "signal" => signal.as_str())
+                .set(rate);
+                metrics::gauge!(DRIFT_ALARM.name,
+                    "workflow" => workflow.to_owned(), "field" => field.clone(), "signal" => signal.as_str())
+                .set(if on { 1.0 } else { 0.0 });
                 let key = (field.clone(), signal);
                 if on && self.alarming.insert(key.clone()) {
                     tracing::warn!(%workflow, %field, signal = signal.as_str(), rate, "output drift");

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use sluice_bus::observe::Layer;
 use sluice_bus::{Bus, Publisher};
 use sluice_core::{CorrelationId, Envelope, ExecutionId, Stage, State};
 use sluice_ledger::{LedgerClient, Origin, Transition};
@@ -116,6 +117,11 @@ impl Acceptor {
             correlation = envelope.correlation_id.clone();
             if publish {
                 self.publish(&envelope, event.traceparent).await?;
+            } else {
+                // Seen before and already handed on: the repeat stops here.
+                // (A repeat that is republished is counted by the publisher
+                // when JetStream drops it.)
+                sluice_bus::observe::prevented_duplicate(Layer::Message, Stage::Interpret);
             }
             executions.push(AcceptedExecution {
                 workflow: workflow.clone(),

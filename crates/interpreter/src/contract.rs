@@ -1,8 +1,11 @@
 //! The workflow's contract schema: what valid interpreter output is.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use jsonschema::Validator;
+use jsonschema::error::ValidationErrorKind;
+use jsonschema::paths::LocationSegment;
 use serde_json::{Map, Value};
 
 use crate::Error;
@@ -58,6 +61,45 @@ impl Contract {
                 format!("{path}: {e}")
             })
             .collect()
+    }
+
+    /// The declared fields `value` fails on, one each however many errors
+    /// it has: the top-level property an error is under, the property a
+    /// `required` error misses, or `_other` (the object itself, undeclared
+    /// properties). Only declared names come out, never a key a model made
+    /// up, so they are safe as metric labels.
+    pub fn failing_fields(&self, value: &Value) -> BTreeSet<String> {
+        let declared = |name: &str| self.properties().any(|(k, _)| k == name);
+        self.validator
+            .iter_errors(value)
+            .map(|e| {
+                let under = e
+                    .instance_path()
+                    .into_iter()
+                    .next()
+                    .map(|segment| match segment {
+                        LocationSegment::Property(p) => p.to_string(),
+                        LocationSegment::Index(i) => i.to_string(),
+                    });
+                let field = match (under, e.kind()) {
+                    (Some(field), _) => field,
+                    (None, ValidationErrorKind::Required { property }) => {
+                        property.as_str().unwrap_or_default().to_owned()
+                    }
+                    (None, _) => String::new(),
+                };
+                if declared(&field) {
+                    field
+                } else {
+                    "_other".to_owned()
+                }
+            })
+            .collect()
+    }
+
+    /// The schema's top-level property names.
+    pub fn field_names(&self) -> impl Iterator<Item = &str> {
+        self.properties().map(|(k, _)| k.as_str())
     }
 
     /// The properties marked `"x-personal": true` (redacted in logs).

@@ -12,6 +12,7 @@ use sluice_core::pipeline::{Interpretation, Usage};
 
 use crate::backend::{Backend, BackendAnswer, ChatMessage, InterpretRequest};
 use crate::contract::drop_nulls;
+use crate::observe;
 use crate::rules::overall_confidence;
 use crate::workflow::LoadedWorkflow;
 
@@ -183,19 +184,26 @@ impl LoadedWorkflow {
         request: &InterpretRequest,
         answer: &BackendAnswer,
     ) -> Result<Map<String, Value>, Vec<String>> {
+        let workflow = &self.spec.name;
+        let not_an_object = |error: String| {
+            observe::schema_failure(workflow, ["_answer".to_owned()]);
+            vec![error]
+        };
         let mut value: Value = serde_json::from_str(answer.content.trim())
-            .map_err(|e| vec![format!("the answer is not JSON: {e}")])?;
+            .map_err(|e| not_an_object(format!("the answer is not JSON: {e}")))?;
         drop_nulls(&mut value);
         let Value::Object(mut contract) = value else {
-            return Err(vec!["the answer is not a JSON object".into()]);
+            return Err(not_an_object("the answer is not a JSON object".into()));
         };
         for (field, fixed) in self.fixed_fields(request) {
             contract.insert(field, fixed);
         }
-        let errors = self.contract.errors(&Value::Object(contract.clone()));
+        let candidate = Value::Object(contract.clone());
+        let errors = self.contract.errors(&candidate);
         if errors.is_empty() {
             Ok(contract)
         } else {
+            observe::schema_failure(workflow, self.contract.failing_fields(&candidate));
             Err(errors)
         }
     }

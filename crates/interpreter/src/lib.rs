@@ -16,6 +16,7 @@ pub mod conversation;
 pub mod error;
 pub mod interpret;
 mod merge;
+mod observe;
 pub mod options;
 pub mod prompt;
 pub mod request;

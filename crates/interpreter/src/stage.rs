@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
+use sluice_bus::observe::escalation;
 use sluice_bus::{Bus, Delivery, ExecutionEvent, HandlerError, Outcome};
 use sluice_core::pipeline::Interpretation;
 use sluice_core::{Envelope, FailureClass, Stage, State, headers};
@@ -227,8 +228,10 @@ impl Pass<'_> {
         {
             return outcome;
         }
-        if let Err(outcome) = self.open_review_item(envelope, reason).await {
-            return outcome;
+        match self.open_review_item(envelope, reason).await {
+            Ok(true) => escalation(Stage::Interpret, &envelope.workflow, "uninterpretable"),
+            Ok(false) => {}
+            Err(outcome) => return outcome,
         }
         let mut event = ExecutionEvent::new(
             envelope,
@@ -244,7 +247,8 @@ impl Pass<'_> {
 
     /// Opens the review item a person decides on; the ledger dedupes by
     /// (execution, generation), so a redelivery finds the existing one.
-    async fn open_review_item(&self, envelope: &Envelope, reason: &str) -> Result<(), Outcome> {
+    /// True when it is new.
+    async fn open_review_item(&self, envelope: &Envelope, reason: &str) -> Result<bool, Outcome> {
         let handoff = json!({
             "requested": envelope.data,
             "collected": null,
@@ -265,7 +269,7 @@ impl Pass<'_> {
             .ledger
             .create_review_item(&item)
             .await
-            .map(|_| ())
+            .map(|created| created.created)
             .map_err(|e| retry("open review item", &e))
     }
 

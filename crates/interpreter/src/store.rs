@@ -111,6 +111,7 @@ pub(crate) async fn stored_or_compute(
                 .complete(&key, fencing_token, Some(value))
                 .await
                 .map_err(|e| Stop::Retry(retry("complete interpret key", &e)))?;
+            crate::observe::interpreted(pass.workflow, &interpretation);
             if pending.is_some() {
                 close_conversation_key(pass, envelope).await?;
             }

@@ -41,54 +41,14 @@ pub enum Rpc {
     WorkflowStats,
     ListOverdueReviews,
     MarkReviewOverdueAnnounced,
+    GetBacklog,
 }
 
 use Role::{Admin, Reviewer, Service, Sre};
 
 impl Rpc {
-    /// The roles allowed to call this RPC.
-    pub const fn roles(self) -> &'static [Role] {
-        match self {
-            Rpc::Begin
-            | Rpc::MarkAttempted
-            | Rpc::Complete
-            | Rpc::Fail
-            | Rpc::Heartbeat
-            | Rpc::GetKey
-            | Rpc::RecordTransition
-            | Rpc::RecordDeadLetter
-            | Rpc::CreateReviewItem
-            | Rpc::ListOverdueReviews
-            | Rpc::MarkReviewOverdueAnnounced => &[Service, Admin],
-            Rpc::GetExecution | Rpc::ListExecutions => &[Service, Reviewer, Sre, Admin],
-            Rpc::WhoAmI | Rpc::GetSettings => &[Service, Reviewer, Sre, Admin],
-            Rpc::GetDeadLetter
-            | Rpc::ListDeadLetters
-            | Rpc::BeginReplay
-            | Rpc::CompleteReplay
-            | Rpc::DiscardDeadLetter
-            | Rpc::EraseExecution => &[Sre, Admin],
-            Rpc::GetReviewItem | Rpc::ListReviewItems => &[Reviewer, Sre, Admin],
-            Rpc::DecideReview => &[Reviewer, Admin],
-            // A service may only record a breaker trip; the handler checks.
-            Rpc::RecordSwitchChange => &[Service, Sre, Admin],
-            Rpc::ListAudit => &[Sre, Admin],
-            Rpc::WorkflowStats => &[Service, Sre, Admin],
-        }
-    }
-
-    /// Checks the authenticated caller against this RPC's roles; returns the
-    /// identity for the audit trail.
-    pub fn authorize<T>(self, req: &Request<T>) -> Result<Identity, Status> {
-        authorize(req, self.roles())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const ALL: &[Rpc] = &[
+    /// Every RPC of the service.
+    pub const ALL: &[Rpc] = &[
         Rpc::Begin,
         Rpc::MarkAttempted,
         Rpc::Complete,
@@ -116,11 +76,64 @@ mod tests {
         Rpc::WorkflowStats,
         Rpc::ListOverdueReviews,
         Rpc::MarkReviewOverdueAnnounced,
+        Rpc::GetBacklog,
     ];
+
+    /// The RPC a gRPC method name (`Begin`, `ListReviewItems`…) names.
+    pub fn from_method(method: &str) -> Option<Rpc> {
+        Rpc::ALL.iter().copied().find(|rpc| rpc.method() == method)
+    }
+
+    /// The gRPC method name.
+    pub fn method(self) -> String {
+        format!("{self:?}")
+    }
+
+    /// The roles allowed to call this RPC.
+    pub const fn roles(self) -> &'static [Role] {
+        match self {
+            Rpc::Begin
+            | Rpc::MarkAttempted
+            | Rpc::Complete
+            | Rpc::Fail
+            | Rpc::Heartbeat
+            | Rpc::GetKey
+            | Rpc::RecordTransition
+            | Rpc::RecordDeadLetter
+            | Rpc::CreateReviewItem
+            | Rpc::ListOverdueReviews
+            | Rpc::MarkReviewOverdueAnnounced => &[Service, Admin],
+            Rpc::GetExecution | Rpc::ListExecutions => &[Service, Reviewer, Sre, Admin],
+            Rpc::WhoAmI | Rpc::GetSettings => &[Service, Reviewer, Sre, Admin],
+            Rpc::GetDeadLetter
+            | Rpc::ListDeadLetters
+            | Rpc::BeginReplay
+            | Rpc::CompleteReplay
+            | Rpc::DiscardDeadLetter
+            | Rpc::EraseExecution => &[Sre, Admin],
+            Rpc::GetReviewItem | Rpc::ListReviewItems => &[Reviewer, Sre, Admin],
+            Rpc::DecideReview => &[Reviewer, Admin],
+            // A service may only record a breaker trip; the handler checks.
+            Rpc::RecordSwitchChange => &[Service, Sre, Admin],
+            Rpc::ListAudit => &[Sre, Admin],
+            Rpc::WorkflowStats | Rpc::GetBacklog => &[Service, Sre, Admin],
+        }
+    }
+
+    /// Checks the authenticated caller against this RPC's roles; returns the
+    /// identity for the audit trail.
+    pub fn authorize<T>(self, req: &Request<T>) -> Result<Identity, Status> {
+        authorize(req, self.roles())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
 
     #[test]
     fn admin_may_call_everything() {
-        for rpc in ALL {
+        for rpc in Rpc::ALL {
             assert!(rpc.roles().contains(&Admin), "{rpc:?}");
         }
     }
@@ -142,6 +155,21 @@ mod tests {
         assert!(!allowed(Rpc::Begin, Sre) && !allowed(Rpc::Begin, Reviewer));
         assert!(!allowed(Rpc::RecordSwitchChange, Reviewer));
         assert!(!allowed(Rpc::ListAudit, Reviewer) && !allowed(Rpc::ListAudit, Service));
+    }
+
+    #[test]
+    fn every_rpc_of_the_proto_is_listed() {
+        let proto = include_str!("../../../proto/sluice/ledger/v1/ledger.proto");
+        let declared: std::collections::BTreeSet<String> = proto
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("rpc "))
+            .filter_map(|l| l.split('(').next())
+            .map(|m| m.trim().to_owned())
+            .collect();
+        let listed = Rpc::ALL.iter().map(|r| r.method()).collect();
+        assert_eq!(declared, listed);
+        assert_eq!(Rpc::from_method("Begin"), Some(Rpc::Begin));
+        assert_eq!(Rpc::from_method("Bogus"), None);
     }
 
     #[test]

@@ -27,6 +27,7 @@ use crate::types::{
     JournalEntry, KeyRecord, Transition, TransitionOutcome,
 };
 
+mod backlog;
 mod dead_letters;
 mod retention;
 mod reviews;

@@ -126,6 +126,7 @@ impl Ledger {
         let ledger = LedgerServer::with_interceptor(LedgerService::new(self.store, settings), auth);
         let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
         let serving = builder
+            .layer(server::rpc_metrics::RpcMetricsLayer)
             .add_service(health)
             .add_service(ledger)
             .serve_with_incoming_shutdown(incoming, shutdown.clone().cancelled_owned());

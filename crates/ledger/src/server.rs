@@ -17,9 +17,12 @@ use crate::types::{
     BeginOutcome, BeginRequest, ExecutionFilter, FailureKind, Settings, Transition,
 };
 
+mod backlog;
 mod dead_letters;
+mod outcomes;
 mod retention;
 mod reviews;
+pub mod rpc_metrics;
 mod switches;
 
 type Reply<T> = Result<Response<T>, Status>;
@@ -116,6 +119,10 @@ impl pb::ledger_server::Ledger for LedgerService {
         let who = Rpc::RecordTransition.authorize(&req)?;
         let transition = Transition::from_proto(req.into_inner())?;
         let outcome = self.store.record_transition(&transition, &who.name).await?;
+        if outcome.applied {
+            self.observe_transition(*transition.execution_id.as_uuid(), outcome.state)
+                .await;
+        }
         Ok(Response::new(outcome.to_proto()))
     }
 
@@ -268,5 +275,12 @@ impl pb::ledger_server::Ledger for LedgerService {
         req: Request<pb::WorkflowStatsRequest>,
     ) -> Reply<pb::WorkflowStatsResponse> {
         self.workflow_stats(req).await
+    }
+
+    async fn get_backlog(
+        &self,
+        req: Request<pb::GetBacklogRequest>,
+    ) -> Reply<pb::GetBacklogResponse> {
+        self.get_backlog(req).await
     }
 }

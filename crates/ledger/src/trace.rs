@@ -24,7 +24,7 @@ impl Injector for MetadataInjector<'_> {
 
 /// The span of one incoming call (`tonic::transport::Server::trace_fn`):
 /// an OpenTelemetry RPC server span named `<service>/<method>`.
-pub(crate) fn rpc_span(request: &tonic::codegen::http::Request<()>) -> tracing::Span {
+pub(crate) fn rpc_span(request: &http::Request<()>) -> tracing::Span {
     let path = request.uri().path().trim_start_matches('/');
     let (service, method) = path.split_once('/').unwrap_or((path, ""));
     let span = tracing::info_span!(

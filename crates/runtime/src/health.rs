@@ -7,14 +7,14 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, RwLock};
 
 use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -60,25 +60,7 @@ impl Readiness {
     }
 }
 
-/// The process-wide Prometheus recorder, installed on first use.
-///
-/// `metrics` has one global recorder per process; `sluice dev` and tests run
-/// several services in one process, so they share this one.
-pub fn metrics_handle() -> PrometheusHandle {
-    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
-    HANDLE
-        .get_or_init(|| {
-            let recorder = PrometheusBuilder::new().build_recorder();
-            let handle = recorder.handle();
-            // Fails only if another recorder was installed first; the handle
-            // then renders an empty page rather than taking the process down.
-            if metrics::set_global_recorder(recorder).is_err() {
-                tracing::warn!("a metrics recorder was already installed; /metrics will be empty");
-            }
-            handle
-        })
-        .clone()
-}
+pub use crate::recorder::metrics_handle;
 
 #[derive(Clone)]
 struct AppState {
@@ -93,8 +75,10 @@ pub struct HealthServer {
 }
 
 impl HealthServer {
-    /// Binds `addr` (port 0 picks a free port).
+    /// Binds `addr` (port 0 picks a free port) and installs the metrics
+    /// recorder, so what the service records from now on is served.
     pub async fn bind(addr: SocketAddr) -> Result<Self, Error> {
+        metrics_handle();
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| Error::Health { addr, source })?;

@@ -8,6 +8,8 @@
 //! - [`propagation`]: W3C `traceparent` in and out of carriers (NATS
 //!   headers, gRPC metadata, HTTP headers).
 //! - [`health`]: the `/livez`, `/readyz` and `/metrics` HTTP server.
+//! - [`recorder`]: the Prometheus recorder, set up from the metrics
+//!   catalogue in `sluice-core`.
 //! - [`shutdown`]: SIGTERM/SIGINT → `CancellationToken`, and draining a
 //!   `TaskTracker` within a grace period.
 //! - [`process`]: the standard `main` of a service binary, tying the above
@@ -18,6 +20,7 @@ pub mod error;
 pub mod health;
 pub mod process;
 pub mod propagation;
+pub mod recorder;
 pub mod shutdown;
 pub mod telemetry;
 

@@ -47,6 +47,10 @@ pub struct DevArgs {
     /// Make the booking service honour `Idempotency-Key`.
     #[arg(long)]
     pub honour_idempotency_keys: bool,
+    /// Where to serve Prometheus `/metrics` (and `/livez`, `/readyz`) for
+    /// every service of the process; off when not given.
+    #[arg(long)]
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// Runs the stack until SIGTERM or SIGINT.
@@ -83,13 +87,16 @@ pub async fn run(
         models: Default::default(),
         topology: None,
         executor_failpoint: None,
+        metrics_listen: args.metrics_listen,
     };
     let _telemetry = sluice_runtime::TelemetryGuard::init(
         &sluice_runtime::TelemetryConfig::from_env("sluice-dev", options.env.clone()),
     )?;
     let shutdown = sluice_runtime::shutdown::on_signal()?;
     let stack = Stack::start(options).await?;
-    tracing::info!(ingest = %stack.ingest, booking = %stack.booking, ledger = %stack.ledger, "sluice dev is up");
+    let metrics = stack.metrics.map(|m| m.to_string());
+    tracing::info!(ingest = %stack.ingest, booking = %stack.booking, ledger = %stack.ledger,
+        metrics = metrics.as_deref().unwrap_or("off"), "sluice dev is up");
     stack.run_until(shutdown).await
 }
 

@@ -117,6 +117,7 @@ pub(super) async fn spawn_deadletter(
         // One process on a laptop: a short check makes overdue reviews
         // show up while someone is watching.
         review_sla_check_ms: 1_000,
+        backlog_every_ms: 1_000,
         ..Default::default()
     })
     .await

@@ -49,6 +49,9 @@ pub struct StackOptions {
     pub topology: Option<Topology>,
     /// A deliberate executor crash point (tests only).
     pub executor_failpoint: Option<Failpoint>,
+    /// Where `/livez`, `/readyz` and `/metrics` are served for the whole
+    /// process (every service shares its one recorder); `None`: nowhere.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// A running stack; dropping it cancels every service.
@@ -59,6 +62,8 @@ pub struct Stack {
     pub booking: SocketAddr,
     /// The ledger's gRPC endpoint.
     pub ledger: SocketAddr,
+    /// `/metrics` (with `/livez` and `/readyz`), when asked for.
+    pub metrics: Option<SocketAddr>,
     /// The connection the stack provisioned with.
     pub bus: Bus,
     shutdown: CancellationToken,
@@ -71,6 +76,8 @@ impl Stack {
     pub async fn start(options: StackOptions) -> anyhow::Result<Self> {
         let shutdown = CancellationToken::new();
         let mut services = JoinSet::new();
+        // First, so the recorder is installed before any service records.
+        let metrics = start_metrics(&options, &mut services, &shutdown).await?;
         let bus = Bus::connect(&options.nats, "sluice-dev").await?;
         let topology = match options.topology.clone() {
             Some(topology) => topology,
@@ -109,6 +116,7 @@ impl Stack {
             ingest,
             booking: booking_addr,
             ledger,
+            metrics,
             bus,
             shutdown,
             services,
@@ -166,6 +174,27 @@ pub fn default_topology(options: &StackOptions) -> anyhow::Result<Topology> {
         workflows.into_iter().map(|w| w.name),
         sources.into_iter().filter(|s| s.nats).map(|s| s.name),
     ))
+}
+
+/// Serves the process's metrics (and health probes, always ready while the
+/// stack runs) when `metrics_listen` is set.
+async fn start_metrics(
+    options: &StackOptions,
+    services: &mut JoinSet<anyhow::Result<()>>,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<Option<SocketAddr>> {
+    let Some(addr) = options.metrics_listen else {
+        return Ok(None);
+    };
+    let server = sluice_runtime::HealthServer::bind(addr).await?;
+    let addr = server.local_addr()?;
+    let shutdown = shutdown.clone();
+    services.spawn(async move {
+        Ok(server
+            .serve(sluice_runtime::Readiness::new(), shutdown)
+            .await?)
+    });
+    Ok(Some(addr))
 }
 
 async fn start_ledger(

@@ -58,6 +58,7 @@ impl Env {
             models: Default::default(),
             topology: None,
             executor_failpoint: None,
+            metrics_listen: Some(any),
         };
         let hour = Duration::from_secs(3600);
         let short = StreamSettings::new(hour, dedupe_window);
@@ -158,6 +159,18 @@ impl Env {
             },
         )
         .await
+    }
+
+    /// The process's `/metrics` page, fetched over HTTP as Prometheus would.
+    pub async fn scrape(&self) -> anyhow::Result<String> {
+        let addr = self.stack.metrics.context("the stack serves no metrics")?;
+        let response = self
+            .http
+            .get(format!("http://{addr}/metrics"))
+            .send()
+            .await?
+            .error_for_status()?;
+        Ok(response.text().await?)
     }
 
     /// The booking service's counts: `{total, by_key, duplicated_keys}`.

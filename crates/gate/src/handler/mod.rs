@@ -17,6 +17,7 @@ use serde_json::Value;
 use sluice_bus::{
     Admission, Bus, Conversations, Delivery, GuardHandle, HandlerError, Outcome, Switches,
 };
+use sluice_core::metrics::{GATE_DECISIONS, GUARDRAIL_ACTIVATIONS, SPOT_CHECKS, SWITCH_CANARIES};
 use sluice_core::pipeline::GateDecision;
 use sluice_core::{Envelope, FailureClass, Stage, State, headers};
 use sluice_ledger::{JournalEntry, LedgerClient, Transition};
@@ -182,7 +183,7 @@ impl Gate {
             .await?;
         if let Admission::Canary(key) = &admission {
             tracing::info!(switch = %key, "half-open switch: let through as a canary");
-            metrics::counter!("sluice_switch_canaries_total", "switch" => key.clone()).increment(1);
+            metrics::counter!(SWITCH_CANARIES.name, "switch" => key.clone()).increment(1);
         }
         let switched_off = match &admission {
             Admission::Held(held) => Some(held.key.as_str()),
@@ -223,7 +224,7 @@ impl Gate {
                     .iter()
                     .any(|r| r.rule == "spot_check" && !r.passed)
                 {
-                    metrics::counter!("sluice_spot_checks_total", "workflow" => envelope.workflow.clone())
+                    metrics::counter!(SPOT_CHECKS.name, "workflow" => envelope.workflow.clone())
                         .increment(1);
                 }
                 Ok(Ok(evaluation))
@@ -277,11 +278,11 @@ fn permanent(reason: impl Into<String>) -> Outcome {
 
 fn count(workflow: &str, evaluation: &Evaluation) {
     let route = format!("{:?}", evaluation.route).to_ascii_lowercase();
-    metrics::counter!("sluice_gate_decisions_total", "workflow" => workflow.to_owned(), "route" => route)
+    metrics::counter!(GATE_DECISIONS.name, "workflow" => workflow.to_owned(), "route" => route)
         .increment(1);
     for rule in evaluation.decision.rules.iter().filter(|r| !r.passed) {
         metrics::counter!(
-            "sluice_guardrail_activations_total",
+            GUARDRAIL_ACTIVATIONS.name,
             "workflow" => workflow.to_owned(),
             "rule" => rule.rule.clone()
         )

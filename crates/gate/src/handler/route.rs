@@ -2,6 +2,7 @@
 //! replays them safely.
 
 use serde_json::{Value, json};
+use sluice_bus::observe::escalation;
 use sluice_bus::{ExecutionEvent, HandlerError, Outcome, PendingRequest};
 use sluice_core::pipeline::GateDecision;
 use sluice_core::{Envelope, Stage, State};
@@ -65,19 +66,21 @@ impl Gate {
         if !self.moved(&t).await? {
             return Ok(Outcome::Done);
         }
-        self.open_review_item(ctx, to, &handoff).await?;
+        if self.open_review_item(ctx, to, &handoff).await? {
+            escalation(Stage::Gate, &ctx.envelope.workflow, review_reason(decision));
+        }
         self.announce(ctx, to, &decision.summary, handoff).await
     }
 
     /// Opens the review item a person decides on, with the handoff and the
     /// envelope to resume from. The ledger dedupes by (execution,
-    /// generation), so a redelivery finds the existing item.
+    /// generation), so a redelivery finds the existing item; true when new.
     async fn open_review_item(
         &self,
         ctx: &Ctx<'_>,
         to: State,
         handoff: &Value,
-    ) -> Result<(), HandlerError> {
+    ) -> Result<bool, HandlerError> {
         let kind = if to == State::NeedsReview {
             ReviewKind::NeedsReview
         } else {
@@ -90,8 +93,7 @@ impl Gate {
             handoff: handoff::with_envelope(handoff, &ctx.envelope)?,
             sla_due_at: ctx.policy.spec.review_due(chrono::Utc::now()),
         };
-        self.inner.ledger.create_review_item(&item).await?;
-        Ok(())
+        Ok(self.inner.ledger.create_review_item(&item).await?.created)
     }
 
     async fn clarify(
@@ -207,6 +209,16 @@ impl Gate {
         self.inner.bus.announce(&event).await?;
         Ok(Outcome::Done)
     }
+}
+
+/// Why the gate stopped for a person: the first rule that did not pass
+/// (`party_size`, `confidence`, `irreversible`, `kill_switch`…).
+fn review_reason(decision: &GateDecision) -> &str {
+    decision
+        .rules
+        .iter()
+        .find(|r| !r.passed)
+        .map_or("review", |r| r.rule.as_str())
 }
 
 /// The contract without the fields the user is asked for again, so a bad

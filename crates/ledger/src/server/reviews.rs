@@ -57,6 +57,7 @@ impl LedgerService {
             actor = %who.name,
             "review decided"
         );
+        self.observe_decision(&decision, &decided).await;
         Ok(Response::new(decided.to_proto()))
     }
 }

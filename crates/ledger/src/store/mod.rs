@@ -11,6 +11,7 @@
 //! many of them in one transaction and commit once.
 
 pub(crate) mod audit;
+mod backlog;
 mod begin;
 mod dead_letters;
 pub mod decide;

@@ -1,8 +1,9 @@
 //! The end of a notification: the final transitions and announcements.
 
 use serde_json::json;
+use sluice_bus::observe::escalation;
 use sluice_bus::{ExecutionEvent, HandlerError, Outcome};
-use sluice_core::{Envelope, State};
+use sluice_core::{Envelope, Stage, State};
 use sluice_ledger::{NewReviewItem, ReviewKind, Transition};
 
 use super::{Ctx, Kind, Notifier};
@@ -65,8 +66,12 @@ impl Notifier {
         if !self.moved(&t).await? {
             return Ok(Outcome::Done);
         }
-        if to == State::NeedsReview {
-            self.open_review_item(ctx, reason, outcome).await?;
+        if to == State::NeedsReview && self.open_review_item(ctx, reason, outcome).await? {
+            escalation(
+                Stage::Notify,
+                &ctx.envelope.workflow,
+                "notification_unconfirmed",
+            );
         }
         let mut event = ExecutionEvent::new(&ctx.envelope, to, outcome);
         event.external_id = external_id(&ctx.envelope);
@@ -77,12 +82,13 @@ impl Notifier {
 
     /// Opens the review item a person decides on; the ledger dedupes by
     /// (execution, generation), so a redelivery finds the existing one.
+    /// True when it is new.
     async fn open_review_item(
         &self,
         ctx: &Ctx,
         reason: &str,
         outcome: &str,
-    ) -> Result<(), HandlerError> {
+    ) -> Result<bool, HandlerError> {
         let envelope = &ctx.envelope;
         let handoff = json!({
             "requested": envelope.data,
@@ -100,8 +106,7 @@ impl Notifier {
             handoff,
             sla_due_at: None,
         };
-        self.inner.ledger.create_review_item(&item).await?;
-        Ok(())
+        Ok(self.inner.ledger.create_review_item(&item).await?.created)
     }
 
     /// Applies `t`; `false` when the ledger refuses (the execution is elsewhere).

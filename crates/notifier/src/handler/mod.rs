@@ -6,9 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use sluice_bus::observe::{Layer, prevented_duplicate};
 use sluice_bus::{Bus, Delivery, HandlerError, Outcome};
+use sluice_core::metrics::{NOTIFICATIONS, RETRIES};
 use sluice_core::pipeline::Verdict;
-use sluice_core::{Envelope, FailureClass, WorkflowSpec, headers};
+use sluice_core::{Envelope, FailureClass, Stage, WorkflowSpec, headers};
 use sluice_ledger::{BeginOutcome, BeginRequest, FailureKind, LedgerClient};
 use tracing::Instrument as _;
 
@@ -26,8 +28,8 @@ pub struct Notifier {
 struct Inner {
     bus: Bus,
     ledger: LedgerClient,
-    /// Per workflow: its notify template and channel.
-    routes: HashMap<String, (String, Channel)>,
+    /// Per workflow: its notify template, channel and the channel's name.
+    routes: HashMap<String, (String, Channel, String)>,
     lease: Duration,
     owner: String,
 }
@@ -67,7 +69,11 @@ impl Notifier {
             })?;
             routes.insert(
                 spec.name.clone(),
-                (notify.template.clone(), channel.clone()),
+                (
+                    notify.template.clone(),
+                    channel.clone(),
+                    notify.channel.clone(),
+                ),
             );
         }
         let owner = format!("sluice-notifier-{}", uuid_like());
@@ -115,7 +121,7 @@ impl Notifier {
     }
 
     async fn process(&self, ctx: Ctx) -> Result<Outcome, HandlerError> {
-        let Some((template, channel)) = self.inner.routes.get(&ctx.envelope.workflow) else {
+        let Some((template, channel, name)) = self.inner.routes.get(&ctx.envelope.workflow) else {
             tracing::warn!("workflow declares no notification; nothing sent");
             return self.delivered(&ctx).await;
         };
@@ -145,15 +151,18 @@ impl Notifier {
         };
         match self.inner.ledger.begin(&begin).await? {
             BeginOutcome::Started { fencing_token, .. } => {
-                self.send(&ctx, channel, &message, fencing_token).await
+                self.send(&ctx, (channel, name), &message, fencing_token)
+                    .await
             }
             BeginOutcome::Completed { .. } => {
                 tracing::info!("notification already sent; not sending again");
+                prevented_duplicate(Layer::Ledger, Stage::Notify);
                 self.delivered(&ctx).await
             }
             BeginOutcome::InProgress {
                 lease_expires_at, ..
             } => {
+                prevented_duplicate(Layer::Ledger, Stage::Notify);
                 let left = (lease_expires_at - chrono::Utc::now()).to_std();
                 Ok(Outcome::retry_after(
                     left.unwrap_or(Duration::from_millis(100)),
@@ -174,17 +183,22 @@ impl Notifier {
     async fn send(
         &self,
         ctx: &Ctx,
-        channel: &Channel,
+        (channel, name): (&Channel, &str),
         message: &Outbound,
         token: i64,
     ) -> Result<Outcome, HandlerError> {
         let ledger = &self.inner.ledger;
+        let workflow = ctx.envelope.workflow.clone();
+        let sent = |result: &'static str| {
+            metrics::counter!(NOTIFICATIONS.name, "workflow" => workflow.clone(), "result" => result)
+                .increment(1);
+        };
         ledger.mark_attempted(&ctx.key, token).await?;
         match channel.send(&ctx.key, message).await {
             Ok(()) => {
                 let result = json!({"to": message.to, "sent_at": chrono::Utc::now()});
                 ledger.complete(&ctx.key, token, Some(result)).await?;
-                metrics::counter!("sluice_notifications_total", "result" => "sent").increment(1);
+                sent("sent");
                 self.delivered(ctx).await
             }
             Err(SendError::Temporary(reason)) if !ctx.final_delivery => {
@@ -192,14 +206,17 @@ impl Notifier {
                 ledger
                     .fail(&ctx.key, token, FailureKind::Recoverable, &reason, None)
                     .await?;
-                metrics::counter!("sluice_notifications_total", "result" => "retry").increment(1);
+                sent("retry");
+                metrics::counter!(RETRIES.name, "stage" => Stage::Notify.as_str(),
+                    "workflow" => workflow.clone(), "integration" => name.to_owned())
+                .increment(1);
                 Ok(Outcome::retry())
             }
             Err(SendError::Temporary(reason) | SendError::Permanent(reason)) => {
                 ledger
                     .fail(&ctx.key, token, FailureKind::Permanent, &reason, None)
                     .await?;
-                metrics::counter!("sluice_notifications_total", "result" => "failed").increment(1);
+                sent("failed");
                 self.failed(ctx, &reason).await
             }
         }

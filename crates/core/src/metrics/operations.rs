@@ -1,0 +1,121 @@
+//! Queues, the ledger, the review backlog, breakers and switches.
+
+use super::define::{counter, gauge, histogram};
+use super::{MetricDef, MetricUnit};
+
+/// Seconds from a millisecond to ten: RPC latency.
+const RPC_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+// Queues and dead letters.
+
+/// Open dead letters.
+pub const DEAD_LETTER_DEPTH: MetricDef = gauge(
+    "sluice_dead_letter_depth",
+    MetricUnit::Count,
+    &["workflow", "stage"],
+    "deadletter",
+    "Open dead letters (neither replayed nor discarded) in the ledger's index; workflow is the source for ingest dead letters.",
+);
+/// New dead-letter entries.
+pub const DEAD_LETTERS: MetricDef = counter(
+    "sluice_dead_letters_total",
+    &["workflow", "stage", "class"],
+    "deadletter",
+    "Dead letters indexed for the first time, by failure class (temporary, permanent, unknown).",
+);
+/// Work waiting in a consumer.
+pub const CONSUMER_PENDING: MetricDef = gauge(
+    "sluice_consumer_pending",
+    MetricUnit::Count,
+    &["stream", "consumer"],
+    "deadletter",
+    "Messages a durable consumer has not finished: not yet delivered plus delivered and not acknowledged.",
+);
+
+// The ledger.
+
+/// Ledger RPC latency.
+pub const LEDGER_RPC_DURATION: MetricDef = histogram(
+    "sluice_ledger_rpc_duration_seconds",
+    MetricUnit::Seconds,
+    &["method", "code"],
+    RPC_BUCKETS,
+    "ledger",
+    "Time the ledger took to answer one RPC, by method and gRPC status code.",
+);
+
+// Human review.
+
+/// Open review items.
+pub const REVIEW_BACKLOG: MetricDef = gauge(
+    "sluice_review_backlog",
+    MetricUnit::Count,
+    &["workflow"],
+    "deadletter",
+    "Open review items.",
+);
+/// Age of the oldest open review item.
+pub const REVIEW_BACKLOG_AGE: MetricDef = gauge(
+    "sluice_review_backlog_age_seconds",
+    MetricUnit::Seconds,
+    &["workflow"],
+    "deadletter",
+    "Age of the oldest open review item (0 when none is open).",
+);
+/// Open review items past their SLA.
+pub const REVIEW_OVERDUE: MetricDef = gauge(
+    "sluice_review_overdue",
+    MetricUnit::Count,
+    &["workflow"],
+    "deadletter",
+    "Open review items past their SLA now.",
+);
+/// Review items that went past their SLA.
+pub const REVIEW_SLA_BREACHES: MetricDef = counter(
+    "sluice_review_sla_breaches_total",
+    &["workflow"],
+    "deadletter",
+    "Review items announced as past their SLA (once per item).",
+);
+
+// Breakers and kill switches.
+
+/// Breaker trips.
+pub const BREAKER_TRIPS: MetricDef = counter(
+    "sluice_breaker_trips_total",
+    &["workflow", "rate"],
+    "gate",
+    "Breaker trips (the workflow's switch turned off), by the rate that passed its limit.",
+);
+/// Trips whose audit row could not be written.
+pub const BREAKER_UNAUDITED: MetricDef = counter(
+    "sluice_breaker_unaudited_total",
+    &["workflow"],
+    "gate",
+    "Breaker switch changes whose audit record the ledger did not take.",
+);
+/// The rates a breaker watches.
+pub const BREAKER_RATE: MetricDef = gauge(
+    "sluice_breaker_rate",
+    MetricUnit::Ratio,
+    &["workflow", "rate"],
+    "gate",
+    "The fleet-wide rate a breaker compares with its limit (failure, low_confidence, rejection).",
+);
+/// Where a breaker-guarded switch stands.
+pub const BREAKER_STATE: MetricDef = gauge(
+    "sluice_breaker_state",
+    MetricUnit::State,
+    &["workflow"],
+    "gate",
+    "The switch of a workflow with a breaker: 0 on, 1 half-open, 2 off.",
+);
+/// Canaries let through a half-open switch.
+pub const SWITCH_CANARIES: MetricDef = counter(
+    "sluice_switch_canaries_total",
+    &["switch"],
+    "gate",
+    "Items let through a half-open switch as canaries.",
+);
