@@ -139,7 +139,11 @@ async fn without_a_fallback_invalid_output_goes_to_review_not_to_the_gate() -> a
         .jetstream
         .get_stream(env.nats.subjects.stream(StreamKind::Events))
         .await?;
-    let announced = stream.get_last_raw_message_by_subject(&events).await?;
+    // The announcement follows the state change (and the review item).
+    let announced = sluice_testkit::eventually("announced", Duration::from_secs(10), || async {
+        Ok(stream.get_last_raw_message_by_subject(&events).await?)
+    })
+    .await?;
     let event: serde_json::Value = serde_json::from_slice(&announced.payload)?;
     assert_eq!(event["execution_id"], json!(envelope.execution_id));
     assert!(
