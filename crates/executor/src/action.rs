@@ -285,6 +285,8 @@ impl Action<'_> {
         let target = match &self.settings.target {
             Target::Http { url, .. } => url.clone(),
             Target::Nats { subject } => subject.clone(),
+            // The table, never the database URL (it holds a password).
+            Target::Postgres(pg) => format!("postgres table {}", pg.table),
         };
         json!({
             "action": self.spec.name,

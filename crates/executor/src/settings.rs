@@ -9,7 +9,10 @@
 //! | `id_field` | http | response field holding the target's id (default `booking_id`) |
 //! | `probe_url` | http | status endpoint by key, `{key}` is replaced (for `on_ambiguous = "probe"`) |
 //! | `subject` | nats | where to publish (Msg-Id = the key) |
-//! | `body` | both | a table `target_field = "{contract_field}"`; absent → the contract as-is |
+//! | `database_url` | postgres | the *target* database; set it per action in the executor's settings (`SLUICE_ACTION_SETTINGS__<ACTION>__DATABASE_URL`), not in the workflow |
+//! | `table`, `key_column` | postgres | the row written: the body must give the key column's value |
+//! | `mode` | postgres | `update` (default; previous values kept, revertible) or `insert` (a staged write) |
+//! | `body` | all | a table `target_field = "{contract_field}"` (for postgres, `column = …`); absent → the contract as-is |
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -17,6 +20,7 @@ use std::time::Duration;
 use sluice_core::workflow::ActionSpec;
 
 use crate::Error;
+use crate::connector::postgres::{PgMode, PgTarget, is_identifier};
 
 /// Which connector runs the action, with its settings.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,6 +39,8 @@ pub enum Target {
         /// The subject.
         subject: String,
     },
+    /// A row written in a target database with its key, in one transaction.
+    Postgres(PgTarget),
 }
 
 /// Everything the executor needs to run one action.
@@ -118,6 +124,36 @@ impl ActionSettings {
                 subject: text("subject")?
                     .ok_or_else(|| bad("settings.subject is required".into()))?,
             },
+            "postgres" => {
+                let name = |key: &str| -> Result<String, Error> {
+                    let value =
+                        text(key)?.ok_or_else(|| bad(format!("settings.{key} is required")))?;
+                    if is_identifier(&value) {
+                        Ok(value)
+                    } else {
+                        Err(bad(format!(
+                            "settings.{key} {value:?} is not a plain lower-case name"
+                        )))
+                    }
+                };
+                let mode = match text("mode")?.as_deref() {
+                    None | Some("update") => PgMode::Update,
+                    Some("insert") => PgMode::Insert,
+                    Some(other) => {
+                        return Err(bad(format!(
+                            "settings.mode {other:?} is not update or insert"
+                        )));
+                    }
+                };
+                Target::Postgres(PgTarget {
+                    database_url: text("database_url")?.ok_or_else(|| {
+                        bad("settings.database_url is required (set it in the executor's action_settings)".into())
+                    })?,
+                    table: name("table")?,
+                    key_column: name("key_column")?,
+                    mode,
+                })
+            }
             other => return Err(bad(format!("connector {other:?} is not supported"))),
         };
         Ok(Self {
@@ -164,5 +200,38 @@ mod tests {
         assert!(ActionSettings::parse(&action("nats", ""), None).is_err());
         assert!(ActionSettings::parse(&action("smtp", "url = \"x\""), None).is_err());
         assert!(ActionSettings::parse(&action("http", "url = 3"), None).is_err());
+    }
+
+    #[test]
+    fn postgres_needs_a_url_and_plain_names() {
+        let ok = action(
+            "postgres",
+            "database_url = \"postgres://crm\"\ntable = \"accounts\"\nkey_column = \"id\"",
+        );
+        let s = ActionSettings::parse(&ok, None).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            matches!(s.target, Target::Postgres(ref t) if t.mode == PgMode::Update && t.table == "accounts")
+        );
+        let no_url = action("postgres", "table = \"accounts\"\nkey_column = \"id\"");
+        let err = ActionSettings::parse(&no_url, None)
+            .err()
+            .map(|e| e.to_string());
+        assert!(err.is_some_and(|e| e.contains("database_url")));
+        let mut o = toml::Table::new();
+        o.insert("database_url".into(), "postgres://from-the-executor".into());
+        assert!(
+            ActionSettings::parse(&no_url, Some(&o)).is_ok(),
+            "the executor supplies the URL"
+        );
+        let injected = action(
+            "postgres",
+            "database_url = \"u\"\ntable = \"accounts; drop table x\"\nkey_column = \"id\"",
+        );
+        assert!(ActionSettings::parse(&injected, None).is_err());
+        let mode = action(
+            "postgres",
+            "database_url = \"u\"\ntable = \"t\"\nkey_column = \"id\"\nmode = \"upsert\"",
+        );
+        assert!(ActionSettings::parse(&mode, None).is_err());
     }
 }

@@ -8,6 +8,7 @@
 
 pub mod http;
 pub mod nats;
+pub mod postgres;
 
 use serde_json::{Value, json};
 use sluice_core::FailureClass;
@@ -82,12 +83,17 @@ pub enum Probed {
 pub struct Connectors {
     http: reqwest::Client,
     nats: async_nats::jetstream::Context,
+    postgres: postgres::PgTargets,
 }
 
 impl Connectors {
     /// Connectors over these clients.
     pub fn new(http: reqwest::Client, nats: async_nats::jetstream::Context) -> Self {
-        Self { http, nats }
+        Self {
+            http,
+            nats,
+            postgres: postgres::PgTargets::default(),
+        }
     }
 
     /// Sends `body` with idempotency key `key`.
@@ -99,6 +105,34 @@ impl Connectors {
             Target::Nats { subject } => {
                 nats::publish(&self.nats, subject, settings.timeout, key, body).await
             }
+            Target::Postgres(target) => {
+                self.postgres
+                    .apply(target, settings.timeout, key, body)
+                    .await
+            }
+        }
+    }
+
+    /// Undoes the effect stored under `key` as the effect
+    /// `compensation_key`, where the connector knows how (a postgres
+    /// update puts its previous values back).
+    pub async fn revert(
+        &self,
+        settings: &ActionSettings,
+        key: &str,
+        compensation_key: &str,
+    ) -> Called {
+        match &settings.target {
+            Target::Postgres(target) => {
+                self.postgres
+                    .revert(target, settings.timeout, key, compensation_key)
+                    .await
+            }
+            _ => Called::Failed {
+                class: FailureClass::Permanent,
+                reason: "this connector cannot undo its effect; declare a compensation action"
+                    .into(),
+            },
         }
     }
 
@@ -110,6 +144,9 @@ impl Connectors {
                 id_field,
                 ..
             } => Some(http::probe(&self.http, probe, id_field, settings.timeout, key).await),
+            Target::Postgres(target) => {
+                Some(self.postgres.probe(target, settings.timeout, key).await)
+            }
             _ => None,
         }
     }

@@ -6,5 +6,6 @@ mod common;
 mod crash;
 mod execute;
 mod failures;
+mod postgres;
 mod process_kill;
 mod switches;
