@@ -46,6 +46,7 @@ impl Env {
                 prefix: nats.subjects.prefix().to_owned(),
                 ..Default::default()
             },
+            service_nats: Default::default(),
             ledger_database_url: ledger_db.url.clone(),
             booking_database_url: booking_db.url.clone(),
             workflows_dir,
