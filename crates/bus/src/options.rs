@@ -145,12 +145,21 @@ impl NatsOptions {
     pub async fn connect(&self, client_name: &str) -> Result<async_nats::Client, Error> {
         let options = self.connect_options(client_name).await?;
         options
-            .connect(self.url.as_str())
+            .connect(self.servers())
             .await
             .map_err(|e| Error::Connect {
                 url: self.url.clone(),
                 reason: e.to_string(),
             })
+    }
+
+    /// The server URLs of `url`, which may list several, comma-separated.
+    pub fn servers(&self) -> Vec<&str> {
+        self.url
+            .split(',')
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .collect()
     }
 
     /// Refuses settings that cannot all hold: two ways of authenticating, a

@@ -111,7 +111,7 @@ impl CliConfig {
             .connect_options("sluice-cli")
             .await
             .map_err(|e| CliError::Usage(e.to_string()))?;
-        connect.connect(&self.nats_url).await.map_err(|e| {
+        connect.connect(options.servers()).await.map_err(|e| {
             CliError::Unreachable(format!("cannot connect to NATS at {}: {e}", self.nats_url))
                 .into()
         })
