@@ -14,3 +14,4 @@ mod review;
 mod stack;
 mod switch;
 mod trace;
+mod upgrade;
