@@ -4,6 +4,7 @@
 
 mod cli;
 mod deploy;
+mod docs;
 mod dlq;
 mod erase;
 mod eval;
