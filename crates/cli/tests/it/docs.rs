@@ -100,9 +100,15 @@ fn the_configuration_reference_matches_the_code() -> anyhow::Result<()> {
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '<' || c == '>'))
         .filter(|w| w.starts_with("SLUICE_"))
         .collect();
+    // Stream names (`SLUICE_DLQ`…) are no variables.
+    let subjects = sluice_core::Subjects::default();
+    let streams: Vec<String> = sluice_core::subjects::StreamKind::ALL
+        .iter()
+        .map(|k| subjects.stream(*k))
+        .collect();
     let stale: Vec<&&str> = mentioned
         .iter()
-        .filter(|name| **name != "SLUICE_")
+        .filter(|name| **name != "SLUICE_" && !streams.iter().any(|s| s == **name))
         .filter(|name| {
             // A map's entries: `SLUICE_MODELS__<NAME>__BASE_URL`.
             if let Some((map, _)) = name.split_once("<NAME>") {

@@ -4,8 +4,8 @@
 
 mod cli;
 mod deploy;
-mod docs;
 mod dlq;
+mod docs;
 mod erase;
 mod eval;
 mod otel;
