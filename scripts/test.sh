@@ -56,6 +56,13 @@ step "eval reservation (fake model)"
 cargo run -p sluice-cli --locked --quiet -- eval reservation --backend fake
 done_step "eval fake"
 
+step "deployment (scripts/check-deploy.sh)"
+# Dockerfile lint and build script, kustomize overlays against the
+# Kubernetes and KEDA schemas, every manifest value against its binary,
+# nats-server -t and the per-service NATS permissions on a 3-node cluster.
+bash scripts/check-deploy.sh
+done_step deploy
+
 step "tests"
 if cargo nextest --version >/dev/null 2>&1; then
   # nextest does not run doctests; run them first so the runner's summary

@@ -10,6 +10,7 @@ use crate::Error;
 use crate::consume::{ConsumeLoop, ConsumeOptions};
 use crate::control::{self, PauseState};
 use crate::dead_letter::{self, AdvisoryDeadLetter};
+pub use crate::options::NatsOptions;
 use crate::provision::{self, Provisioned};
 use crate::publish::Publisher;
 use crate::topology::Topology;
@@ -22,31 +23,6 @@ pub struct Bus {
     subjects: Subjects,
 }
 
-/// How a service reaches NATS, as it appears in its configuration.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
-pub struct NatsOptions {
-    /// Server URL(s), comma-separated.
-    pub url: String,
-    /// Prefix of every subject, stream, consumer and bucket.
-    pub prefix: String,
-    /// A credentials file (production: one NATS user per service).
-    pub credentials: Option<std::path::PathBuf>,
-    /// How long the first connection may take, in milliseconds.
-    pub connect_timeout_ms: u64,
-}
-
-impl Default for NatsOptions {
-    fn default() -> Self {
-        Self {
-            url: "nats://127.0.0.1:4223".to_owned(),
-            prefix: Subjects::DEFAULT_PREFIX.to_owned(),
-            credentials: None,
-            connect_timeout_ms: 5_000,
-        }
-    }
-}
-
 impl Bus {
     /// Connects as `client_name` (shown by the server's monitoring), or fails
     /// with an error naming the URL.
@@ -55,23 +31,7 @@ impl Bus {
     /// restart is an outage to ride out, not a reason to exit.
     pub async fn connect(options: &NatsOptions, client_name: &str) -> Result<Self, Error> {
         let subjects = Subjects::new(options.prefix.clone())?;
-        let unreachable = |reason: String| Error::Connect {
-            url: options.url.clone(),
-            reason,
-        };
-        let mut connect = async_nats::ConnectOptions::new()
-            .name(client_name)
-            .connection_timeout(std::time::Duration::from_millis(options.connect_timeout_ms));
-        if let Some(path) = &options.credentials {
-            connect = connect
-                .credentials_file(path)
-                .await
-                .map_err(|e| unreachable(format!("credentials {}: {e}", path.display())))?;
-        }
-        let client = connect
-            .connect(options.url.as_str())
-            .await
-            .map_err(|e| unreachable(e.to_string()))?;
+        let client = options.connect(client_name).await?;
         Ok(Self::new(client, subjects))
     }
 

@@ -1,10 +1,12 @@
 //! The command line's configuration.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use sluice_bus::{NatsOptions, NatsTlsOptions};
 use sluice_core::Subjects;
-use sluice_ledger::{LedgerClient, LedgerOptions};
+use sluice_ledger::{LedgerClient, LedgerOptions, LedgerTlsOptions};
 
 use crate::error::CliError;
 
@@ -24,6 +26,22 @@ pub struct CliConfig {
     /// The operator's bearer token for the ledger (`SLUICE_LEDGER_TOKEN`);
     /// never printed.
     pub ledger_token: Option<String>,
+    /// TLS towards the ledger and the operator's client certificate.
+    pub ledger_tls: LedgerTlsOptions,
+    /// A NATS `.creds` file.
+    pub nats_credentials: Option<PathBuf>,
+    /// A file holding the NATS user's nkey seed.
+    pub nats_nkey_file: Option<PathBuf>,
+    /// NATS user name, with `nats_password`.
+    pub nats_user: Option<String>,
+    /// NATS password; never printed.
+    pub nats_password: Option<String>,
+    /// NATS token; never printed.
+    pub nats_token: Option<String>,
+    /// The subject prefix of this client's reply inboxes.
+    pub nats_inbox_prefix: Option<String>,
+    /// TLS towards NATS.
+    pub nats_tls: NatsTlsOptions,
 }
 
 impl Default for CliConfig {
@@ -34,19 +52,26 @@ impl Default for CliConfig {
             connect_timeout_ms: 5_000,
             ledger_url: LedgerOptions::default().url,
             ledger_token: None,
+            ledger_tls: LedgerTlsOptions::default(),
+            nats_credentials: None,
+            nats_nkey_file: None,
+            nats_user: None,
+            nats_password: None,
+            nats_token: None,
+            nats_inbox_prefix: None,
+            nats_tls: NatsTlsOptions::default(),
         }
     }
 }
 
-// The token is a credential: never print it.
+// Tokens and passwords are credentials: never print them.
 impl std::fmt::Debug for CliConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CliConfig")
-            .field("nats_url", &self.nats_url)
-            .field("prefix", &self.prefix)
-            .field("connect_timeout_ms", &self.connect_timeout_ms)
             .field("ledger_url", &self.ledger_url)
             .field("ledger_token", &self.ledger_token.as_ref().map(|_| "…"))
+            .field("ledger_tls", &self.ledger_tls)
+            .field("nats", &self.nats_options())
             .finish()
     }
 }
@@ -61,17 +86,35 @@ impl CliConfig {
         Duration::from_millis(self.connect_timeout_ms)
     }
 
+    /// How the command line reaches NATS.
+    pub fn nats_options(&self) -> NatsOptions {
+        NatsOptions {
+            url: self.nats_url.clone(),
+            prefix: self.prefix.clone(),
+            credentials: self.nats_credentials.clone(),
+            nkey_file: self.nats_nkey_file.clone(),
+            user: self.nats_user.clone(),
+            password: self.nats_password.clone(),
+            token: self.nats_token.clone(),
+            inbox_prefix: self.nats_inbox_prefix.clone(),
+            tls: self.nats_tls.clone(),
+            connect_timeout_ms: self.connect_timeout_ms,
+        }
+    }
+
     /// Connects to NATS, or says in one line why it cannot.
     pub async fn connect(&self) -> anyhow::Result<async_nats::Client> {
-        async_nats::ConnectOptions::new()
-            .connection_timeout(self.connect_timeout())
-            .name("sluice-cli")
-            .connect(&self.nats_url)
+        let options = self.nats_options();
+        // Contradictory or unreadable settings are the operator's to fix
+        // (exit 2), an unreachable server is not (exit 4).
+        let connect = options
+            .connect_options("sluice-cli")
             .await
-            .map_err(|e| {
-                CliError::Unreachable(format!("cannot connect to NATS at {}: {e}", self.nats_url))
-                    .into()
-            })
+            .map_err(|e| CliError::Usage(e.to_string()))?;
+        connect.connect(options.servers()).await.map_err(|e| {
+            CliError::Unreachable(format!("cannot connect to NATS at {}: {e}", self.nats_url))
+                .into()
+        })
     }
 
     /// A ledger client (connected lazily: an unreachable ledger shows on the
@@ -82,6 +125,7 @@ impl CliConfig {
             token: self.ledger_token.clone(),
             timeout_ms: Some(self.connect_timeout_ms),
             max_retries: Some(LEDGER_RETRIES),
+            tls: self.ledger_tls.clone(),
         };
         options
             .connect()

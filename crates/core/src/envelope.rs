@@ -10,7 +10,11 @@ use crate::{CorrelationId, Error, ExecutionId};
 pub const ENVELOPE_VERSION: u16 = 1;
 
 /// The oldest envelope version this build still reads. Rolling upgrades run
-/// version N and N−1 side by side, so readers accept both.
+/// version N and N−1 side by side, so readers accept both: a release that
+/// changes the envelope reads the new version while still writing the old
+/// one, and only the next release writes it (docs/operations.md,
+/// "Upgrades"). While [`ENVELOPE_VERSION`] is 1 there is no N−1 yet and the
+/// readable range is that one version.
 pub const MIN_READABLE_VERSION: u16 = 1;
 
 /// One event on its way through the pipeline.
@@ -86,9 +90,16 @@ impl Envelope {
         }
         let Probe { version } = serde_json::from_slice(bytes)?;
         if !(MIN_READABLE_VERSION..=ENVELOPE_VERSION).contains(&version) {
+            // Say which side of a rolling upgrade is out of step, so the
+            // runbook's answer (upgrade, then replay) is in the reason.
+            let why = if version > ENVELOPE_VERSION {
+                "written by a newer release: upgrade this service, then replay"
+            } else {
+                "older than any release still supported: replay through ingest"
+            };
             return Err(Error::Envelope(serde::de::Error::custom(format!(
                 "envelope version {version} is not readable by this build \
-                 (reads {MIN_READABLE_VERSION}..={ENVELOPE_VERSION})"
+                 (reads {MIN_READABLE_VERSION}..={ENVELOPE_VERSION}; {why})"
             ))));
         }
         Ok(serde_json::from_slice(bytes)?)

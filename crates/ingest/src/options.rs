@@ -66,8 +66,8 @@ impl Options {
 
     /// The ledger client's options. Unless configured, ledger calls are
     /// short: a webhook sender is waiting, and a slow ledger is answered 503
-    /// rather than held open.
-    pub fn ledger_client(&self) -> ClientOptions {
+    /// rather than held open. Fails when a TLS file cannot be read.
+    pub fn ledger_client(&self) -> sluice_ledger::Result<ClientOptions> {
         self.ledger
             .client_options_with(Duration::from_millis(3_000), 2)
     }

@@ -47,7 +47,7 @@ impl Service {
         let env: HashMap<String, String> = env.into_iter().collect();
         let sources = Sources::load(&options.sources_dir, &env)?;
         let bus = Bus::connect(&options.nats, "sluice-ingest").await?;
-        let ledger = LedgerClient::connect(options.ledger_client())?;
+        let ledger = LedgerClient::connect(options.ledger_client()?)?;
         let acceptor = Acceptor::new(ledger, bus.clone(), options.publish_timeout());
         Ok(Self {
             options,

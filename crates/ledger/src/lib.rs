@@ -33,7 +33,7 @@ use tonic_health::ServingStatus;
 
 pub use auth::{Identity, Role, TokenTable};
 pub use client::{ClientOptions, LedgerClient};
-pub use client_options::LedgerOptions;
+pub use client_options::{LedgerOptions, LedgerTlsOptions};
 pub use error::{Error, Result};
 pub use options::{Options, TlsOptions};
 pub use store::Store;

@@ -70,11 +70,8 @@ pub async fn run(
     )
     .await?;
     let options = StackOptions {
-        nats: sluice_bus::NatsOptions {
-            url: config.nats_url.clone(),
-            prefix: config.prefix.clone(),
-            ..Default::default()
-        },
+        nats: config.nats_options(),
+        service_nats: Default::default(),
         ledger_database_url,
         booking_database_url,
         workflows_dir: args.workflows,

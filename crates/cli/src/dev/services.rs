@@ -22,7 +22,7 @@ pub(super) async fn spawn_pipeline(
 ) -> anyhow::Result<()> {
     let interpreter = sluice_interpreter::Service::new(
         sluice_interpreter::Options {
-            nats: options.nats.clone(),
+            nats: options.nats_for("interpreter"),
             ledger: sluice_interpreter::LedgerOptions {
                 url: ledger_url.to_owned(),
                 ..Default::default()
@@ -39,7 +39,7 @@ pub(super) async fn spawn_pipeline(
     services.spawn(async move { Ok(interpreter.run(stop).await.map(drop)?) });
 
     let gate = sluice_gate::Service::new(sluice_gate::Options {
-        nats: options.nats.clone(),
+        nats: options.nats_for("gate"),
         ledger: sluice_gate::LedgerOptions {
             url: ledger_url.to_owned(),
             ..Default::default()
@@ -56,7 +56,7 @@ pub(super) async fn spawn_pipeline(
     services.spawn(async move { Ok(gate.run(stop).await?) });
 
     let executor = sluice_executor::Executor::new(sluice_executor::Options {
-        nats: options.nats.clone(),
+        nats: options.nats_for("executor"),
         ledger: sluice_executor::LedgerOptions {
             url: ledger_url.to_owned(),
             ..Default::default()
@@ -73,7 +73,7 @@ pub(super) async fn spawn_pipeline(
     services.spawn(async move { Ok(executor.run(stop).await.map(drop)?) });
 
     let notifier = sluice_notifier::Service::new(sluice_notifier::Options {
-        nats: options.nats.clone(),
+        nats: options.nats_for("notifier"),
         ledger: sluice_notifier::LedgerOptions {
             url: ledger_url.to_owned(),
             ..Default::default()
@@ -108,7 +108,7 @@ pub(super) async fn spawn_deadletter(
     shutdown: &CancellationToken,
 ) -> anyhow::Result<()> {
     let deadletter = sluice_deadletter::Service::new(sluice_deadletter::Options {
-        nats: options.nats.clone(),
+        nats: options.nats_for("deadletter"),
         ledger: sluice_deadletter::LedgerOptions {
             url: ledger_url.to_owned(),
             ..Default::default()
@@ -136,7 +136,7 @@ pub(super) async fn start_ingest(
 ) -> anyhow::Result<SocketAddr> {
     let ingest = sluice_ingest::Service::new(
         sluice_ingest::Options {
-            nats: options.nats.clone(),
+            nats: options.nats_for("ingest"),
             ledger: sluice_ingest::LedgerOptions {
                 url: ledger_url.to_owned(),
                 ..Default::default()

@@ -21,8 +21,14 @@ use tokio_util::sync::CancellationToken;
 /// What the stack runs against and where it listens.
 #[derive(Debug, Clone)]
 pub struct StackOptions {
-    /// The broker and the installation's prefix.
+    /// The broker and the installation's prefix; provisioning connects
+    /// with these, and so does every service without its own entry in
+    /// `service_nats`.
     pub nats: NatsOptions,
+    /// Per-service NATS settings by service name (`ingest`, `interpreter`,
+    /// `gate`, `executor`, `notifier`, `deadletter`): one NATS user per
+    /// service, as in production.
+    pub service_nats: BTreeMap<String, NatsOptions>,
     /// The ledger's database (migrated at start-up).
     pub ledger_database_url: String,
     /// The example booking service's database (migrated at start-up).
@@ -68,6 +74,14 @@ pub struct Stack {
     pub bus: Bus,
     shutdown: CancellationToken,
     services: JoinSet<anyhow::Result<()>>,
+}
+
+impl StackOptions {
+    /// The NATS settings of `service`: its own entry in `service_nats`, or
+    /// the shared ones.
+    pub fn nats_for(&self, service: &str) -> NatsOptions {
+        self.service_nats.get(service).unwrap_or(&self.nats).clone()
+    }
 }
 
 impl Stack {

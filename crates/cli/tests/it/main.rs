@@ -3,7 +3,9 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)] // a failed harness step should stop the test loudly
 
 mod cli;
+mod deploy;
 mod dlq;
+mod docs;
 mod erase;
 mod eval;
 mod metrics;
@@ -15,3 +17,4 @@ mod review;
 mod stack;
 mod switch;
 mod trace;
+mod upgrade;

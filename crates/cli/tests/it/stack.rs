@@ -38,6 +38,17 @@ impl Env {
     /// A stack over the workflows declared in `workflows_dir`.
     pub async fn start_in(dedupe_window: Duration, workflows_dir: PathBuf) -> anyhow::Result<Self> {
         let nats = TestNats::new().await?;
+        Self::start_with(nats, dedupe_window, workflows_dir, |_| {}).await
+    }
+
+    /// A stack on `nats` (its URL and prefix) whose options `edit` may
+    /// change before it starts (per-service NATS users, replicas).
+    pub async fn start_with(
+        nats: TestNats,
+        dedupe_window: Duration,
+        workflows_dir: PathBuf,
+        edit: impl FnOnce(&mut StackOptions),
+    ) -> anyhow::Result<Self> {
         let (ledger_db, booking_db) = (TestDb::new().await?, TestDb::new().await?);
         let any = "127.0.0.1:0".parse()?;
         let mut options = StackOptions {
@@ -46,6 +57,7 @@ impl Env {
                 prefix: nats.subjects.prefix().to_owned(),
                 ..Default::default()
             },
+            service_nats: Default::default(),
             ledger_database_url: ledger_db.url.clone(),
             booking_database_url: booking_db.url.clone(),
             workflows_dir,
@@ -77,6 +89,7 @@ impl Env {
             },
             ..default_topology(&options)?
         });
+        edit(&mut options);
         let stack = Stack::start(options).await?;
         Ok(Self {
             nats,

@@ -172,6 +172,8 @@ async fn a_failure_burst_trips_the_breaker_and_it_is_audited() -> anyhow::Result
         "Table for 2 tomorrow at 20:00",
     );
     let id = env.accepted("wamid.burst.after", &msg).await?;
+    // It reaches the gate (however loaded the machine) and stays there.
+    env.settles_in(&id, "OUTPUT_VALIDATED").await?;
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(env.execution(&id).await?["state"], "OUTPUT_VALIDATED");
     env.stop().await?;

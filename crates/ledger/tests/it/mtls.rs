@@ -4,7 +4,10 @@ use std::path::PathBuf;
 
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
 use sluice_core::{ExecutionId, State};
-use sluice_ledger::{ClientOptions, Ledger, LedgerClient, Options, Origin, TlsOptions, Transition};
+use sluice_ledger::{
+    ClientOptions, Ledger, LedgerClient, LedgerOptions, LedgerTlsOptions, Options, Origin,
+    TlsOptions, Transition,
+};
 use sluice_testkit::TestDb;
 use tokio_util::sync::CancellationToken;
 use tonic::Code;
@@ -40,6 +43,8 @@ impl Pki {
         std::fs::write(dir.join("ca.pem"), ca.pem())?;
         std::fs::write(dir.join("server.pem"), server.pem())?;
         std::fs::write(dir.join("server.key"), server_key.serialize_pem())?;
+        std::fs::write(dir.join("client.pem"), client.pem())?;
+        std::fs::write(dir.join("client.key"), client_key.serialize_pem())?;
         Ok(Self {
             dir,
             ca: ca.pem(),
@@ -95,10 +100,16 @@ fn create(id: ExecutionId) -> Transition {
     }
 }
 
-#[tokio::test]
-async fn a_client_certificate_is_the_callers_identity() -> anyhow::Result<()> {
-    let pki = Pki::generate()?;
-    let db = TestDb::new().await?;
+/// Starts a ledger that requires TLS and trusts client certificates of the
+/// test CA; returns its address and a handle that stops it.
+async fn start_mtls_ledger(
+    pki: &Pki,
+    db: &TestDb,
+) -> anyhow::Result<(
+    std::net::SocketAddr,
+    CancellationToken,
+    tokio::task::JoinHandle<sluice_ledger::Result<()>>,
+)> {
     let mut options = Options::new(db.url.clone());
     options.migrate_on_start = true;
     options.tls = Some(TlsOptions {
@@ -114,6 +125,14 @@ async fn a_client_certificate_is_the_callers_identity() -> anyhow::Result<()> {
             .await?
             .serve(listener, shutdown.clone()),
     );
+    Ok((addr, shutdown, server))
+}
+
+#[tokio::test]
+async fn a_client_certificate_is_the_callers_identity() -> anyhow::Result<()> {
+    let pki = Pki::generate()?;
+    let db = TestDb::new().await?;
+    let (addr, shutdown, server) = start_mtls_ledger(&pki, &db).await?;
 
     // Without a certificate (and without a token) the caller is nobody.
     let anonymous = client(addr, &pki, false)?;
@@ -131,6 +150,55 @@ async fn a_client_certificate_is_the_callers_identity() -> anyhow::Result<()> {
     executor.record_transition(&create(id)).await?;
     let (_, journal) = executor.get_execution(id).await?;
     assert_eq!(journal[0].actor, "executor.sluice.internal");
+
+    shutdown.cancel();
+    server.await??;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_service_configured_with_a_certificate_presents_it() -> anyhow::Result<()> {
+    let pki = Pki::generate()?;
+    let db = TestDb::new().await?;
+    let (addr, shutdown, server) = start_mtls_ledger(&pki, &db).await?;
+
+    // The `[ledger]` table every service reads, as the manifests set it
+    // through SLUICE_LEDGER__TLS__*.
+    let configured = |with_certificate: bool| LedgerOptions {
+        url: format!("https://localhost:{}", addr.port()),
+        max_retries: Some(0),
+        tls: LedgerTlsOptions {
+            ca_file: Some(pki.path("ca.pem")),
+            cert_file: with_certificate.then(|| pki.path("client.pem")),
+            key_file: with_certificate.then(|| pki.path("client.key")),
+            domain: None,
+        },
+        ..LedgerOptions::default()
+    };
+    let id = ExecutionId::derive("s", "configured", "w");
+    let anonymous = configured(false).connect()?;
+    let refused = anonymous.record_transition(&create(id)).await;
+    assert_eq!(
+        refused.err().as_ref().and_then(code),
+        Some(Code::Unauthenticated)
+    );
+    let service = configured(true).connect()?;
+    service.record_transition(&create(id)).await?;
+    let (_, journal) = service.get_execution(id).await?;
+    assert_eq!(journal[0].actor, "executor.sluice.internal");
+
+    let unreadable = LedgerOptions {
+        tls: LedgerTlsOptions {
+            ca_file: Some(pki.path("missing.pem")),
+            ..LedgerTlsOptions::default()
+        },
+        ..LedgerOptions::default()
+    };
+    let err = unreadable.connect().err().map(|e| e.to_string());
+    assert!(
+        err.as_deref().is_some_and(|e| e.contains("missing.pem")),
+        "{err:?}"
+    );
 
     shutdown.cancel();
     server.await??;

