@@ -73,3 +73,23 @@ else
   cargo test --workspace --locked "$@"
 fi
 done_step tests
+
+# The reliability harness, in its own steps (its tests are #[ignore]d, so the
+# runs above do not start it). The seed is printed; SLUICE_CHAOS_SEED replays one.
+chaos_seed=${SLUICE_CHAOS_SEED:-$(( $(date +%s) % 100000 ))}
+step "chaos smoke (scripts/chaos.sh --profile smoke --seed $chaos_seed)"
+bash scripts/chaos.sh --profile smoke --seed "$chaos_seed"
+done_step "chaos smoke"
+
+step "chaos mutant: effect idempotency off must be caught"
+# Exit 1 is the expected outcome (duplicate effects found); 0 would mean the
+# harness cannot see duplicates, 2 that it could not run.
+set +e
+bash scripts/chaos.sh --profile mutant --seed "$chaos_seed"
+mutant=$?
+set -e
+if [[ $mutant -ne 1 ]]; then
+  echo "chaos mutant: expected exit 1 (duplicates caught), got $mutant" >&2
+  exit 1
+fi
+done_step "chaos mutant"

@@ -49,6 +49,9 @@ impl Action<'_> {
             .begin(&self.begin(inner, self.settings.honours_keys))
             .await?;
         tracing::debug!(answer = answer_name(&answer), "ledger begin");
+        if inner.skips_ledger_guard() && !matches!(answer, BeginOutcome::Started { .. }) {
+            return Ok(attempt::mutant_repeat(inner, self).await);
+        }
         Ok(match answer {
             BeginOutcome::Started {
                 fencing_token,
@@ -300,7 +303,7 @@ impl Action<'_> {
         })
     }
 
-    fn record(&self, applied: &Applied, prevented_duplicate: bool) -> ActionRecord {
+    pub(crate) fn record(&self, applied: &Applied, prevented_duplicate: bool) -> ActionRecord {
         ActionRecord {
             action: self.spec.name.clone(),
             key: self.key.clone(),

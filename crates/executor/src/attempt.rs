@@ -7,7 +7,7 @@ use backon::{BackoffBuilder as _, ExponentialBuilder};
 use sluice_core::metrics::RETRIES;
 use sluice_core::{FailureClass, Stage};
 
-use crate::action::Action;
+use crate::action::{Action, Step};
 use crate::connector::Called;
 use crate::service::Inner;
 
@@ -84,5 +84,16 @@ pub(crate) async fn with_heartbeat<F: Future>(
                 }
             }
         }
+    }
+}
+
+/// The duplicate-effect mutant ([`crate::Failpoint::SkipLedgerGuard`]):
+/// calls the target although the ledger said not to, and reports the action
+/// done without touching the key.
+pub(crate) async fn mutant_repeat(inner: &Inner, action: &Action<'_>) -> Step {
+    tracing::warn!("MUTANT: calling the target despite the ledger's answer");
+    match quick_retries(inner, action, 1).await.called {
+        Called::Applied(applied) => Step::Done(action.record(&applied, false)),
+        _ => Step::Wait(std::time::Duration::from_millis(500)),
     }
 }

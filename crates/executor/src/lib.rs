@@ -38,5 +38,5 @@ mod service;
 pub mod settings;
 
 pub use error::{Error, Result};
-pub use options::{Failpoint, LedgerOptions, Options};
+pub use options::{Failpoint, LedgerOptions, Options, UNSAFE_SKIP_LEDGER_GUARD};
 pub use service::{Executor, run};

@@ -20,7 +20,20 @@ pub enum Failpoint {
     /// without completing or failing the key (its lease then expires), and
     /// the delivery is retried. Fires once per executor instance.
     StopAfterEffect,
+    /// **Breaks exactly-once effects on purpose**: the target is called
+    /// again whenever the ledger answers `COMPLETED`, `IN_PROGRESS` or
+    /// `UNKNOWN`, as if the effect layer did not exist. Only the chaos
+    /// harness's mutant self-test uses it, to prove that its invariants catch
+    /// duplicate effects. Refused at start-up unless
+    /// [`Options::unsafe_marker`] equals [`UNSAFE_SKIP_LEDGER_GUARD`], so a
+    /// stray `failpoint = "skip_ledger_guard"` alone cannot enable it.
+    SkipLedgerGuard,
 }
+
+/// The exact value [`Options::unsafe_marker`] must hold before the
+/// [`Failpoint::SkipLedgerGuard`] mutant is accepted. Deliberately a
+/// sentence nobody types by accident (`SLUICE_UNSAFE_MARKER=…`).
+pub const UNSAFE_SKIP_LEDGER_GUARD: &str = "i-accept-duplicate-effects";
 
 /// Everything the executor needs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -57,6 +70,10 @@ pub struct Options {
     pub action_settings: BTreeMap<String, toml::Table>,
     /// A deliberate crash point (tests and chaos only).
     pub failpoint: Option<Failpoint>,
+    /// The second key of the [`Failpoint::SkipLedgerGuard`] mutant: must
+    /// equal [`UNSAFE_SKIP_LEDGER_GUARD`] (`SLUICE_UNSAFE_MARKER`); ignored
+    /// otherwise.
+    pub unsafe_marker: Option<String>,
     /// How long each pause of a switched-off workflow's consumer lasts, in
     /// milliseconds; renewed while the switch stays off, lifted at once when
     /// it is turned on.
@@ -80,12 +97,25 @@ impl Default for Options {
             owner: None,
             action_settings: BTreeMap::new(),
             failpoint: None,
+            unsafe_marker: None,
             switch_pause_ms: 30_000,
         }
     }
 }
 
 impl Options {
+    /// Refuses the duplicate-effect mutant unless its marker is set too.
+    pub fn check_failpoint(&self) -> Result<(), crate::Error> {
+        let marked = self.unsafe_marker.as_deref() == Some(UNSAFE_SKIP_LEDGER_GUARD);
+        if self.failpoint == Some(Failpoint::SkipLedgerGuard) && !marked {
+            return Err(crate::Error::Config(format!(
+                "failpoint skip_ledger_guard repeats effects; it also needs \
+                 unsafe_marker = {UNSAFE_SKIP_LEDGER_GUARD:?} (SLUICE_UNSAFE_MARKER)"
+            )));
+        }
+        Ok(())
+    }
+
     /// How long each kill-switch pause lasts.
     pub fn switch_pause(&self) -> Duration {
         Duration::from_millis(self.switch_pause_ms.max(1))
@@ -108,5 +138,51 @@ impl Options {
     /// The key lease.
     pub fn lease(&self) -> Duration {
         Duration::from_millis(self.lease_ms.max(100))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_duplicate_effect_mutant_needs_its_marker() {
+        let env = |vars: &[(&str, &str)]| -> Vec<(String, String)> {
+            vars.iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
+        };
+        let alone = env(&[("SLUICE_FAILPOINT", "skip_ledger_guard")]);
+        let options: Options = sluice_runtime::config::load(None, alone, &[]).unwrap();
+        assert_eq!(options.failpoint, Some(Failpoint::SkipLedgerGuard));
+        assert!(
+            options.check_failpoint().is_err(),
+            "refused without the marker"
+        );
+
+        let wrong = env(&[
+            ("SLUICE_FAILPOINT", "skip_ledger_guard"),
+            ("SLUICE_UNSAFE_MARKER", "yes"),
+        ]);
+        let options: Options = sluice_runtime::config::load(None, wrong, &[]).unwrap();
+        assert!(
+            options.check_failpoint().is_err(),
+            "refused with another marker"
+        );
+
+        let marked = env(&[
+            ("SLUICE_FAILPOINT", "skip_ledger_guard"),
+            ("SLUICE_UNSAFE_MARKER", UNSAFE_SKIP_LEDGER_GUARD),
+        ]);
+        let options: Options = sluice_runtime::config::load(None, marked, &[]).unwrap();
+        assert!(options.check_failpoint().is_ok());
+
+        // The marker alone changes nothing; other failpoints need none.
+        assert!(Options::default().check_failpoint().is_ok());
+        let other = Options {
+            failpoint: Some(Failpoint::StopAfterEffect),
+            ..Options::default()
+        };
+        assert!(other.check_failpoint().is_ok());
     }
 }

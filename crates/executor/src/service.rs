@@ -48,8 +48,13 @@ impl Inner {
                 std::process::abort()
             }
             Some(Failpoint::StopAfterEffect) => !self.failpoint_fired.swap(true, Ordering::SeqCst),
-            None => false,
+            Some(Failpoint::SkipLedgerGuard) | None => false,
         }
+    }
+
+    /// Whether the duplicate-effect mutant is on (see [`Failpoint::SkipLedgerGuard`]).
+    pub(crate) fn skips_ledger_guard(&self) -> bool {
+        self.failpoint == Some(Failpoint::SkipLedgerGuard)
     }
 }
 
@@ -71,6 +76,10 @@ impl Executor {
     /// Connects with the given workflows (tests and `sluice dev` adjust them).
     /// Every action's settings are checked now: a broken spec stops start-up.
     pub async fn with_workflows(options: Options, workflows: Vec<WorkflowSpec>) -> Result<Self> {
+        options.check_failpoint()?;
+        if options.failpoint == Some(Failpoint::SkipLedgerGuard) {
+            tracing::error!("MUTANT: the ledger's guard is skipped; effects WILL be duplicated");
+        }
         let bus = Bus::connect(&options.nats, "sluice-executor").await?;
         let ledger = options.ledger.connect()?;
         let http = reqwest::Client::builder()

@@ -39,6 +39,9 @@ pub struct Options {
     pub retry_after_secs: u64,
     /// How long in-flight work may finish after shutdown, in milliseconds.
     pub shutdown_grace_ms: u64,
+    /// How long a webhook's body may take to arrive once its headers have,
+    /// in milliseconds; slower senders (slow-loris) get 408.
+    pub body_timeout_ms: u64,
 }
 
 impl Default for Options {
@@ -54,6 +57,7 @@ impl Default for Options {
             publish_timeout_ms: 5_000,
             retry_after_secs: 5,
             shutdown_grace_ms: 10_000,
+            body_timeout_ms: 10_000,
         }
     }
 }
@@ -70,6 +74,11 @@ impl Options {
     pub fn ledger_client(&self) -> sluice_ledger::Result<ClientOptions> {
         self.ledger
             .client_options_with(Duration::from_millis(3_000), 2)
+    }
+
+    /// The body read timeout.
+    pub fn body_timeout(&self) -> Duration {
+        Duration::from_millis(self.body_timeout_ms.max(1))
     }
 
     /// The shutdown grace period.

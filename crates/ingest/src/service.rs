@@ -70,6 +70,7 @@ impl Service {
             RateLimiter::new(self.options.rate_limit.clone()),
             self.options.max_in_flight,
             self.options.retry_after_secs,
+            self.options.body_timeout(),
         ))
     }
 

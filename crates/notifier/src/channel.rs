@@ -30,6 +30,11 @@ pub enum SendError {
     /// Will not succeed as sent (other 4xx, no recipient).
     #[error("permanent: {0}")]
     Permanent(String),
+    /// The request went out and no answer came back (a timeout, a reset):
+    /// the message may have been delivered. Against a receiver that ignores
+    /// keys, sending again could deliver it twice.
+    #[error("ambiguous: {0}")]
+    Ambiguous(String),
 }
 
 /// A configured channel.
@@ -118,13 +123,18 @@ impl Channel {
                 if let Some(tp) = sluice_runtime::propagation::current_traceparent() {
                     request = request.header("traceparent", tp);
                 }
-                let response = request
-                    .send()
-                    .await
-                    // A timeout may hide a delivered message: against an
-                    // endpoint that ignores keys the retry can repeat the
-                    // *message* (never the action, whose key is separate).
-                    .map_err(|e| SendError::Temporary(e.without_url().to_string()))?;
+                let response = request.send().await.map_err(|e| {
+                    // Refused before anything was sent: safe to send again.
+                    // Anything later (a timeout, a reset) may hide a
+                    // delivered message.
+                    let connect = e.is_connect();
+                    let reason = e.without_url().to_string();
+                    if connect {
+                        SendError::Temporary(reason)
+                    } else {
+                        SendError::Ambiguous(reason)
+                    }
+                })?;
                 classify(response.status())
             }
             Channel::Nats { js, subject, .. } => {

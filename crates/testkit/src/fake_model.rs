@@ -66,6 +66,8 @@ pub struct Call {
 struct Script {
     rules: Vec<(Matcher, Answer)>,
     default: Option<Answer>,
+    /// Answers every request while set, scripts and default notwithstanding.
+    outage: Option<Answer>,
     calls: Vec<Call>,
 }
 
@@ -122,6 +124,12 @@ impl FakeModel {
         self.lock().default = Some(answer);
     }
 
+    /// Answers every request with `answer` while it is `Some`, whatever the
+    /// scripts say (a model outage: invalid JSON, timeouts); `None` ends it.
+    pub fn outage(&self, answer: Option<Answer>) {
+        self.lock().outage = answer;
+    }
+
     /// Every request received so far.
     pub fn calls(&self) -> Vec<Call> {
         self.lock().calls.clone()
@@ -164,14 +172,18 @@ async fn complete(
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned),
         });
-        s.rules
-            .iter()
-            .find(|(m, _)| match m {
-                Matcher::PromptHash(h) => *h == hash,
-                Matcher::LastUserContains(t) => last_user.contains(t.as_str()),
+        s.outage
+            .clone()
+            .or_else(|| {
+                s.rules
+                    .iter()
+                    .find(|(m, _)| match m {
+                        Matcher::PromptHash(h) => *h == hash,
+                        Matcher::LastUserContains(t) => last_user.contains(t.as_str()),
+                    })
+                    .map(|(_, a)| a.clone())
+                    .or_else(|| s.default.clone())
             })
-            .map(|(_, a)| a.clone())
-            .or_else(|| s.default.clone())
             .unwrap_or(Answer::Status(500))
     };
     respond(answer, &body).await

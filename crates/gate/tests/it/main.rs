@@ -2,6 +2,7 @@
 //! test provisions its own prefix and database and runs the gate in-process.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod bad_input;
 mod common;
 mod drift;
 mod idempotency;

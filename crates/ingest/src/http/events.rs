@@ -55,7 +55,18 @@ pub(super) async fn post_event(
         )
         .retry_after(1));
     };
-    let body = read_body(spec, &headers, body).await?;
+    let body = tokio::time::timeout(inner.body_timeout, read_body(spec, &headers, body))
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "body_timeout",
+                format!(
+                    "the body did not arrive within {} ms",
+                    inner.body_timeout.as_millis()
+                ),
+            )
+        })??;
     let value = |name| headers.get(name).and_then(|v| v.to_str().ok());
     let signed = SignedHeaders {
         id: value(signature::ID_HEADER),

@@ -6,6 +6,7 @@ mod executions;
 pub mod problem;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::http::{Method, StatusCode, header};
@@ -40,6 +41,7 @@ struct Inner {
     limiter: RateLimiter,
     in_flight: Semaphore,
     retry_after_secs: u64,
+    body_timeout: Duration,
 }
 
 impl AppState {
@@ -50,6 +52,7 @@ impl AppState {
         limiter: RateLimiter,
         max_in_flight: usize,
         retry_after_secs: u64,
+        body_timeout: Duration,
     ) -> Self {
         Self(Arc::new(Inner {
             sources,
@@ -57,6 +60,7 @@ impl AppState {
             limiter,
             in_flight: Semaphore::new(max_in_flight.max(1)),
             retry_after_secs,
+            body_timeout,
         }))
     }
 }

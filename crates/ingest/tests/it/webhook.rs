@@ -214,3 +214,25 @@ async fn size_json_and_schema_refusals() -> anyhow::Result<()> {
     assert_eq!(env.stream_count(StreamKind::Pipeline).await?, 0);
     env.finish().await
 }
+
+#[tokio::test]
+async fn a_slow_loris_body_is_cut_off_with_408() -> anyhow::Result<()> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    let env = Env::with(|o| o.body_timeout_ms = 500).await?;
+    let mut conn = tokio::net::TcpStream::connect(env.service.addr).await?;
+    // Headers promising 100 bytes, then only a few, then silence.
+    let head = "POST /v1/events/whatsapp HTTP/1.1\r\nhost: ingest\r\n\
+                content-type: application/json\r\ncontent-length: 100\r\n\r\n{\"id\":";
+    conn.write_all(head.as_bytes()).await?;
+    let started = std::time::Instant::now();
+    let mut answer = vec![0; 1024];
+    let n =
+        tokio::time::timeout(std::time::Duration::from_secs(5), conn.read(&mut answer)).await??;
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("body_timeout"), "{answer}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(3));
+    assert_eq!(env.stream_count(StreamKind::Pipeline).await?, 0);
+    env.finish().await
+}

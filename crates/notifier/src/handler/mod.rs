@@ -194,7 +194,14 @@ impl Notifier {
                 .increment(1);
         };
         ledger.mark_attempted(&ctx.key, token).await?;
-        match channel.send(&ctx.key, message).await {
+        let outcome = match channel.send(&ctx.key, message).await {
+            // A receiver that deduplicates by key may simply be sent again.
+            Err(SendError::Ambiguous(reason)) if channel.honours_keys() => {
+                Err(SendError::Temporary(reason))
+            }
+            other => other,
+        };
+        match outcome {
             Ok(()) => {
                 let result = json!({"to": message.to, "sent_at": chrono::Utc::now()});
                 ledger.complete(&ctx.key, token, Some(result)).await?;
@@ -211,6 +218,13 @@ impl Notifier {
                     "workflow" => workflow.clone(), "integration" => name.to_owned())
                 .increment(1);
                 Ok(Outcome::retry())
+            }
+            Err(SendError::Ambiguous(reason)) => {
+                // The key stays in progress with the send attempted, so a
+                // redelivery is answered UNKNOWN too: nobody sends it twice.
+                sent("failed");
+                self.unknown(ctx, &format!("the message may have been sent: {reason}"))
+                    .await
             }
             Err(SendError::Temporary(reason) | SendError::Permanent(reason)) => {
                 ledger

@@ -1,0 +1,75 @@
+//! Messages a stage cannot read: dead-lettered once with the reason, never
+//! retried, never decided.
+
+use std::time::Duration;
+
+use sluice_core::envelope::ENVELOPE_VERSION;
+use sluice_core::subjects::StreamKind;
+use sluice_core::{Stage, headers};
+use sluice_testkit::eventually::{check, eventually};
+use sluice_testkit::pipeline::stored;
+
+use crate::common::{Env, happy};
+
+const WORKFLOW: &str = "reservation";
+
+async fn publish_raw(env: &Env, msg_id: &str, payload: Vec<u8>) {
+    let subject = env.nats.subjects.stage(Stage::Gate, WORKFLOW).unwrap();
+    let mut h = async_nats::HeaderMap::new();
+    h.insert(headers::MSG_ID, msg_id);
+    env.nats
+        .jetstream
+        .publish_with_headers(subject, h, payload.into())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn an_unknown_envelope_version_and_garbage_are_dead_lettered_with_the_reason() {
+    let env = Env::start().await;
+    let mut future = happy();
+    future.version = ENVELOPE_VERSION + 1;
+    publish_raw(&env, "future-version", serde_json::to_vec(&future).unwrap()).await;
+    publish_raw(&env, "garbage", b"\x00not an envelope".to_vec()).await;
+
+    let dlq = env
+        .nats
+        .subjects
+        .dead_letter(Stage::Gate, WORKFLOW)
+        .unwrap();
+    let letters = eventually("two dead letters", Duration::from_secs(15), || async {
+        let letters = stored(&env.nats, StreamKind::DeadLetter, &dlq).await?;
+        check(letters.len() >= 2, || {
+            format!("{} dead letters", letters.len())
+        })?;
+        Ok(letters)
+    })
+    .await
+    .unwrap();
+    let reason = |i: usize| {
+        letters[i]
+            .headers
+            .get(headers::dead_letter::REASON)
+            .map(|v| v.as_str().to_owned())
+            .unwrap_or_default()
+    };
+    assert!(reason(0).contains("not readable"), "{}", reason(0));
+    assert!(reason(1).contains("undecodable envelope"), "{}", reason(1));
+    for letter in &letters {
+        let class = letter
+            .headers
+            .get(headers::dead_letter::CLASS)
+            .map(|v| v.as_str());
+        assert_eq!(class, Some("permanent"));
+    }
+    // Dead-lettered once each: no retries, nothing decided, nothing handed on.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let again = stored(&env.nats, StreamKind::DeadLetter, &dlq)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 2);
+    assert!(env.stage_messages(Stage::Execute).await.is_empty());
+    env.stop().await;
+}
