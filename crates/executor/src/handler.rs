@@ -70,9 +70,16 @@ async fn execute(
         .unwrap_or("0")
         .to_owned();
     let mut journal = Journal::new(&inner.ledger, &envelope, &generation);
-    if let Entry::Stale(state) = journal.enter(from).await? {
-        tracing::info!(%state, "execution already moved on; stale delivery");
-        return Ok(Outcome::Done);
+    match journal.enter(from).await? {
+        Entry::Stale(state) => {
+            tracing::info!(%state, "execution already moved on; stale delivery");
+            return Ok(Outcome::Done);
+        }
+        Entry::NotYet(state) => {
+            tracing::info!(%state, expected = %from, "execution not there yet; retrying");
+            return Ok(Outcome::retry());
+        }
+        Entry::Executing | Entry::AlreadyCompleted => {}
     }
     let fields = render::fields(&contract, &envelope.data);
     let mut records = Vec::new();

@@ -18,6 +18,9 @@ pub(crate) enum Entry {
     AlreadyCompleted,
     /// It moved on elsewhere: this delivery is stale.
     Stale(State),
+    /// It has not yet reached the state the hand-off promised (the gate's or
+    /// a reviewer's move is not visible yet): try again, never drop it.
+    NotYet(State),
 }
 
 /// Moves one execution, remembering where it is.
@@ -78,6 +81,15 @@ impl<'a> Journal<'a> {
                     Entry::Stale(self.state)
                 })
             }
+            // An early delivery is not a late one: acking it would lose the
+            // execution for good.
+            State::Received
+            | State::Validated
+            | State::ModelRequested
+            | State::ModelCompleted
+            | State::OutputValidated
+            | State::GateDecided => Ok(Entry::NotYet(current)),
+            State::HumanReviewPending if from == State::HumanApproved => Ok(Entry::NotYet(current)),
             other => Ok(Entry::Stale(other)),
         }
     }

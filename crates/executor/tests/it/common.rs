@@ -125,6 +125,13 @@ impl Env {
     /// Records the execution up to `AUTO_ACTION_PENDING` (what ingest,
     /// interpreter and gate would have done) and publishes it to `execute`.
     pub async fn submit(&self, contract: Value) -> anyhow::Result<Envelope> {
+        self.submit_at(contract, State::AutoActionPending).await
+    }
+
+    /// Records the execution up to `upto` (a state on the way to
+    /// `AUTO_ACTION_PENDING`) and publishes it to `execute` already, as a
+    /// hand-off that overtook the gate's last move would arrive.
+    pub async fn submit_at(&self, contract: Value, upto: State) -> anyhow::Result<Envelope> {
         let envelope = envelope(contract);
         let client = &self.ledger.client;
         let origin = Origin {
@@ -143,7 +150,7 @@ impl Env {
             State::AutoActionPending,
         ];
         let mut from = None;
-        for to in path {
+        for to in path.into_iter().take_while(|s| *s <= upto) {
             client
                 .record_transition(&Transition {
                     execution_id: envelope.execution_id,

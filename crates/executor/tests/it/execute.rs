@@ -1,5 +1,7 @@
 //! The happy path, a redelivery prevented by the ledger, and the probe.
 
+use std::time::Duration;
+
 use sluice_core::State;
 use sluice_core::workflow::AmbiguityPolicy;
 use sluice_ledger::BeginOutcome;
@@ -83,5 +85,39 @@ async fn an_ambiguous_answer_is_resolved_by_the_probe() -> anyhow::Result<()> {
     assert_eq!(counts["total"], 1, "{counts}");
     assert!(notified.actions[0].external_id.is_some());
     assert_eq!(env.key(&key_of("wamid.probe")).await?.state, "completed");
+    env.stop().await
+}
+
+/// A hand-off that arrives before the gate's `AUTO_ACTION_PENDING` is
+/// visible is retried, not taken for a stale delivery and dropped (the
+/// reliability harness lost executions that way).
+#[tokio::test]
+async fn an_early_delivery_is_retried_until_the_gate_move_is_visible() -> anyhow::Result<()> {
+    let env = Env::start(Setup::default()).await?;
+    let envelope = env
+        .submit_at(contract("wamid.early"), State::GateDecided)
+        .await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (state, _) = env.state(&envelope).await?;
+    assert_eq!(
+        state, "GATE_DECIDED",
+        "nothing moves before the gate's move"
+    );
+    env.ledger
+        .client
+        .record_transition(&sluice_ledger::Transition {
+            execution_id: envelope.execution_id,
+            from: Some(State::GateDecided),
+            to: State::AutoActionPending,
+            stage: "gate".into(),
+            generation: "0".into(),
+            detail: None,
+            exception_reason: None,
+            final_outcome: None,
+            origin: Default::default(),
+        })
+        .await?;
+    env.wait_state(&envelope, State::ActionCompleted).await?;
+    assert_eq!(env.booking_counts().await?["total"], 1);
     env.stop().await
 }
