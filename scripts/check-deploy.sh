@@ -47,8 +47,32 @@ grep -qx '    bash scripts/build.sh --profile release /out' Dockerfile \
 for path in Cargo.toml Cargo.lock crates/ examples/ proto/ migrations/ .sqlx/ scripts/build.sh; do
   grep -qx "!$path" .dockerignore || die ".dockerignore leaves out $path"
 done
-if grep -rhoE '(include_str|include_bytes|migrate)!\("[^"]*"\)' crates examples --include=*.rs \
-    | grep -E '\.\./\.\./\.\./|\.\./\.\./(docs|deploy|workflows|sources|scripts)'; then
+# Each include!/migrate! path is resolved from the file that names it
+# (migrate! from its crate's root) and must land in the context.
+if ! python3 - <<'PY'
+import os, re, sys
+allowed = ("Cargo.toml", "Cargo.lock", "crates/", "examples/", "proto/", "migrations/", ".sqlx/")
+bad = []
+for top in ("crates", "examples"):
+    for root, _, files in os.walk(top):
+        for name in files:
+            if not name.endswith(".rs"):
+                continue
+            path = os.path.join(root, name)
+            text = open(path, encoding="utf-8").read()
+            for macro, arg in re.findall(r'(include_str|include_bytes|migrate)!\("([^"]*)"\)', text):
+                base = os.path.dirname(path)
+                if macro == "migrate":
+                    parts = path.split(os.sep)
+                    base = os.sep.join(parts[:2])  # the crate's root
+                target = os.path.relpath(os.path.normpath(os.path.join(base, arg)))
+                if target.startswith("..") or not (target + "/").startswith(allowed) and target not in allowed:
+                    bad.append(f"{path}: {macro}!(\"{arg}\") reads {target}")
+for line in bad:
+    print(line)
+sys.exit(1 if bad else 0)
+PY
+then
   die "a crate reads a file outside the image's build context"
 fi
 log "scripts/build.sh (dev profile)"

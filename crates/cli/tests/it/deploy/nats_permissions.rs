@@ -47,7 +47,8 @@ pub sluice.events.completed.probe                                   .  x  x  x  
 pub sluice.events.dead_lettered.probe                               .  x  x  x  x  x  .  .  x
 pub $KV.sluice-switches.probe                                       .  .  x  .  .  .  .  .  x
 pub $KV.sluice-conversations.probe                                  .  x  x  .  .  .  .  .  .
-pub $JS.API.STREAM.INFO.SLUICE_PIPELINE                             .  .  .  .  .  .  x  .  x
+pub $JS.API.STREAM.INFO.SLUICE_PIPELINE                             .  .  .  .  .  x  x  .  x
+pub $JS.API.CONSUMER.LIST.SLUICE_PIPELINE                           .  .  .  .  .  x  .  .  x
 pub $JS.API.STREAM.CREATE.SLUICE_PIPELINE                           .  .  .  .  .  .  x  .  x
 pub $JS.API.CONSUMER.CREATE.SLUICE_PIPELINE.probe                   .  .  .  .  .  .  x  .  x
 pub $JS.API.CONSUMER.INFO.SLUICE_PIPELINE.sluice-interpret-reservation .  x  .  .  .  .  x  .  x
