@@ -88,9 +88,9 @@ impl Args {
             return plan::Plan {
                 rounds: 1,
                 concurrencies: vec![16],
-                closed_for: Duration::from_secs(3),
+                closed_for: Duration::from_secs(2),
                 rates: vec![100],
-                open_for: Duration::from_secs(2),
+                open_for: Duration::from_secs(1),
             };
         }
         plan::Plan {
