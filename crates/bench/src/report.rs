@@ -246,7 +246,7 @@ impl Results {
         let total: f64 = self.rpcs.values().sum();
         let _ = writeln!(
             md,
-            "Ledger round trips per pipeline execution: {total:.2}.\n\n| ledger method | calls per execution |\n|---|---:|"
+            "Ledger round trips per finished pipeline execution: {total:.2} (counted over every call in the measured rounds, so executions a load left unfinished inflate it).\n\n| ledger method | calls per execution |\n|---|---:|"
         );
         for (method, per) in &self.rpcs {
             let _ = writeln!(md, "| {method} | {per:.2} |");

@@ -146,7 +146,9 @@ async fn measure(
     let executions: u64 = samples
         .iter()
         .filter(|((_, s), _)| *s == 0)
-        .flat_map(|(_, s)| s.rounds.iter().map(|r| r.done + r.lost))
+        // Per finished execution: one that is lost (a load beyond what the
+        // pipeline sustains) made only some of its calls.
+        .flat_map(|(_, s)| s.rounds.iter().map(|r| r.done))
         .sum();
     results.rpcs = rpcs::delta(&before, &after)
         .into_iter()
