@@ -63,6 +63,13 @@ step "deployment (scripts/check-deploy.sh)"
 bash scripts/check-deploy.sh
 done_step deploy
 
+step "benchmark smoke test (scripts/bench.sh --quick)"
+# The benchmark still runs end to end and prints its ratios; nothing here
+# asserts on a timing. A debug build: only sluice-bench itself is compiled
+# beyond what the demo built.
+SLUICE_BENCH_PROFILE=dev bash scripts/bench.sh --quick
+done_step bench
+
 step "tests"
 if cargo nextest --version >/dev/null 2>&1; then
   # nextest does not run doctests; run them first so the runner's summary

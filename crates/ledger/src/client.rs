@@ -197,6 +197,18 @@ impl LedgerClient {
         TransitionOutcome::from_proto(resp)
     }
 
+    /// Records several moves of one execution in one round trip and one
+    /// database transaction: all of them or none (FAILED_PRECONDITION when
+    /// a step is refused). Answers for the last step.
+    pub async fn record_path(&self, path: &[Transition]) -> Result<TransitionOutcome> {
+        let req = Transition::path_to_proto(path)
+            .ok_or_else(|| Error::InvalidArgument("an empty path".into()))?;
+        let resp = self
+            .call(req, |mut c, r| async move { c.record_transition(r).await })
+            .await?;
+        TransitionOutcome::from_proto(resp)
+    }
+
     /// Reads one execution and its journal.
     pub async fn get_execution(&self, id: ExecutionId) -> Result<(Execution, Vec<JournalEntry>)> {
         let msg = pb::GetExecutionRequest {

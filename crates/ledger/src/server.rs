@@ -117,13 +117,19 @@ impl pb::ledger_server::Ledger for LedgerService {
         req: Request<pb::RecordTransitionRequest>,
     ) -> Reply<pb::RecordTransitionResponse> {
         let who = Rpc::RecordTransition.authorize(&req)?;
-        let transition = Transition::from_proto(req.into_inner())?;
-        let outcome = self.store.record_transition(&transition, &who.name).await?;
-        if outcome.applied {
-            self.observe_transition(*transition.execution_id.as_uuid(), outcome.state)
-                .await;
+        let path = Transition::path_from_proto(req.into_inner())?;
+        let outcomes = self.store.record_path(&path, &who.name).await?;
+        for (transition, outcome) in path.iter().zip(&outcomes) {
+            if outcome.applied {
+                self.observe_transition(*transition.execution_id.as_uuid(), outcome.state)
+                    .await;
+            }
         }
-        Ok(Response::new(outcome.to_proto()))
+        let last = outcomes
+            .into_iter()
+            .last()
+            .ok_or_else(|| Status::internal("an empty path"))?;
+        Ok(Response::new(last.to_proto()))
     }
 
     async fn get_execution(

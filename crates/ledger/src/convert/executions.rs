@@ -53,7 +53,38 @@ impl Transition {
             correlation_id: self.origin.correlation_id.clone(),
             exception_reason: self.exception_reason.clone(),
             final_outcome: self.final_outcome.clone(),
+            then: Vec::new(),
         }
+    }
+
+    /// Reads a request and the steps chained after it (server side).
+    pub fn path_from_proto(mut req: pb::RecordTransitionRequest) -> Result<Vec<Self>> {
+        let then = std::mem::take(&mut req.then);
+        let mut path = vec![Self::from_proto(req)?];
+        for step in then {
+            if !step.then.is_empty() {
+                return Err(Error::InvalidArgument(
+                    "a chained transition carries no `then` of its own".into(),
+                ));
+            }
+            let step = Self::from_proto(step)?;
+            if step.execution_id != path[0].execution_id {
+                return Err(Error::InvalidArgument(
+                    "every step of a path moves the same execution".into(),
+                ));
+            }
+            path.push(step);
+        }
+        Ok(path)
+    }
+
+    /// Writes `path` as one request: the first step with the rest chained
+    /// (client side). `None` for an empty path.
+    pub fn path_to_proto(path: &[Self]) -> Option<pb::RecordTransitionRequest> {
+        let (first, rest) = path.split_first()?;
+        let mut req = first.to_proto();
+        req.then = rest.iter().map(Self::to_proto).collect();
+        Some(req)
     }
 }
 

@@ -32,6 +32,27 @@ impl Store {
         apply_transition(&mut conn, t, actor).await
     }
 
+    /// Applies `path` in order in one transaction: every step or none.
+    /// Each step follows [`Store::record_transition`]'s rules; the first
+    /// refusal rolls the whole path back and is returned. One outcome per
+    /// step.
+    pub async fn record_path(
+        &self,
+        path: &[Transition],
+        actor: &str,
+    ) -> Result<Vec<TransitionOutcome>> {
+        if let [single] = path {
+            return Ok(vec![self.record_transition(single, actor).await?]);
+        }
+        let mut tx = self.pool().begin().await?;
+        let mut outcomes = Vec::with_capacity(path.len());
+        for t in path {
+            outcomes.push(apply_transition(&mut tx, t, actor).await?);
+        }
+        tx.commit().await?;
+        Ok(outcomes)
+    }
+
     /// Reads one execution and its journal, oldest entry first.
     pub async fn get_execution(&self, id: Uuid) -> Result<(Execution, Vec<JournalEntry>)> {
         let execution = sqlx::query_as!(

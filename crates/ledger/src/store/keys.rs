@@ -22,6 +22,11 @@ impl Store {
             validate::text("supersede.review_id", review)?;
         }
         let lease_ms = validate::lease_ms(req.lease)?;
+        let mut conn = self.conn().await?;
+        if let Some(started) = super::begin::begin_fresh(&mut conn, req, lease_ms, actor).await? {
+            return Ok(started);
+        }
+        drop(conn);
         let mut tx = self.pool().begin().await?;
         let outcome = super::begin::begin(&mut tx, req, lease_ms, actor).await?;
         tx.commit().await?;

@@ -204,3 +204,52 @@ async fn executions_are_listed_by_filter_and_page() -> anyhow::Result<()> {
     assert_eq!(page.executions[0].execution_id, *reservations[0].as_uuid());
     Ok(())
 }
+
+#[tokio::test]
+async fn a_path_is_recorded_whole_or_not_at_all() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let ledger = TestLedger::start(&db).await?;
+    let c = &ledger.client;
+    let id = new_execution(c, "reservation").await?;
+    let path = [
+        step(id, State::Received, State::Validated),
+        step(id, State::Validated, State::ModelRequested),
+    ];
+    let last = c.record_path(&path).await?;
+    assert!(last.applied);
+    assert_eq!(last.state, State::ModelRequested);
+    let (execution, journal) = c.get_execution(id).await?;
+    assert_eq!(execution.state, "MODEL_REQUESTED");
+    assert_eq!(journal.len(), 3, "one journal row per applied step");
+
+    // Again (a redelivery): the first step is refused, so nothing is written.
+    let err = c.record_path(&path).await.err();
+    assert_eq!(err.as_ref().and_then(code), Some(Code::FailedPrecondition));
+    // A path whose first step is already done continues from there.
+    let on = [
+        step(id, State::Validated, State::ModelRequested),
+        step(id, State::ModelRequested, State::ModelCompleted),
+    ];
+    assert!(c.record_path(&on).await?.applied);
+
+    // A refused later step rolls back the earlier ones.
+    let broken = [
+        step(id, State::ModelCompleted, State::OutputValidated),
+        step(id, State::OutputValidated, State::Completed),
+    ];
+    let err = c.record_path(&broken).await.err();
+    assert_eq!(err.as_ref().and_then(code), Some(Code::FailedPrecondition));
+    let (execution, journal) = c.get_execution(id).await?;
+    assert_eq!(execution.state, "MODEL_COMPLETED");
+    assert_eq!(journal.len(), 4);
+
+    // Every step moves the same execution.
+    let other = new_execution(c, "reservation").await?;
+    let mixed = [
+        step(id, State::ModelCompleted, State::OutputValidated),
+        step(other, State::Received, State::Validated),
+    ];
+    let err = c.record_path(&mixed).await.err();
+    assert_eq!(err.as_ref().and_then(code), Some(Code::InvalidArgument));
+    Ok(())
+}

@@ -15,15 +15,19 @@ impl Notifier {
         if ctx.kind == Kind::Clarification {
             return Ok(Outcome::Done);
         }
-        // A redelivery may find the execution already NOTIFIED or COMPLETED;
-        // the first move is then refused and the second is a no-op.
         let first = transition(ctx, State::ActionCompleted, State::Notified);
-        self.moved(&first).await?;
         let mut done = transition(ctx, State::Notified, State::Completed);
         done.final_outcome = Some("completed".to_owned());
         done.detail = Some(json!({ "external_id": external_id(&ctx.envelope) }));
-        if !self.moved(&done).await? {
-            return Ok(Outcome::Done);
+        // Both moves in one round trip. A redelivery may find the execution
+        // already COMPLETED, where the path is refused as a whole: then the
+        // moves go one by one (the first refused, the second a no-op), so
+        // the announcement a crash may have cut off still goes out.
+        if !self.moved_along(&[first.clone(), done.clone()]).await? {
+            self.moved(&first).await?;
+            if !self.moved(&done).await? {
+                return Ok(Outcome::Done);
+            }
         }
         let mut event = ExecutionEvent::new(&ctx.envelope, State::Completed, "completed");
         event.external_id = external_id(&ctx.envelope);
@@ -107,6 +111,17 @@ impl Notifier {
             sla_due_at: None,
         };
         Ok(self.inner.ledger.create_review_item(&item).await?.created)
+    }
+
+    /// Applies `path` in one call; `false` when the ledger refuses it.
+    async fn moved_along(&self, path: &[Transition]) -> Result<bool, HandlerError> {
+        match self.inner.ledger.record_path(path).await {
+            Ok(_) => Ok(true),
+            Err(sluice_ledger::Error::Status(s)) if s.code() == tonic::Code::FailedPrecondition => {
+                Ok(false)
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Applies `t`; `false` when the ledger refuses (the execution is elsewhere).

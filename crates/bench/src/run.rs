@@ -1,0 +1,160 @@
+//! One benchmark run: start the systems, warm up, run the interleaved
+//! plan, count the ledger's round trips, then measure the ledger alone.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use tokio_util::sync::CancellationToken;
+
+use crate::db::Databases;
+use crate::load::{self, Completions};
+use crate::pipeline::Pipeline;
+use crate::plan::{self, Load, Runner};
+use crate::relay::{self, Relay};
+use crate::report::Results;
+use crate::{Args, cleanup, ledger_bench, rpcs, stats};
+
+/// Runs everything `args` asks for.
+pub async fn run(args: &Args, command: String) -> anyhow::Result<Results> {
+    let token = uuid::Uuid::new_v4().simple().to_string();
+    let prefix = format!("bench_{}", &token[..10]);
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let mut results = Results {
+        command,
+        cores,
+        payload: 0,
+        samples: BTreeMap::new(),
+        rpcs: BTreeMap::new(),
+        rss: (0.0, 0.0),
+        ledger: Vec::new(),
+    };
+    if !args.ledger_only {
+        let client = async_nats::connect(&args.nats_url)
+            .await
+            .with_context(|| format!("cannot reach NATS at {}", args.nats_url))?;
+        let measured = systems(args, &client, &prefix, &mut results).await;
+        for p in ["p", "b", "s"] {
+            cleanup::streams(&client, &format!("{prefix}_{p}")).await?;
+        }
+        measured?;
+    }
+    let secs = if args.quick { 3 } else { args.ledger_secs };
+    let dbs = Databases::create(&args.database_url, &[format!("{prefix}_l")]).await?;
+    let url = dbs.url(0)?;
+    for &c in &args.ledger_concurrency {
+        eprintln!("ledger alone, concurrency {c}, pool {}", args.ledger_pool);
+        match ledger_bench::run(&url, args.ledger_pool, c, Duration::from_secs(secs)).await {
+            Ok(run) => results.ledger.push(run),
+            Err(err) => {
+                dbs.drop_all().await.ok();
+                return Err(err);
+            }
+        }
+    }
+    dbs.drop_all().await?;
+    Ok(results)
+}
+
+/// The pipeline and both relays, measured interleaved.
+async fn systems(
+    args: &Args,
+    client: &async_nats::Client,
+    prefix: &str,
+    results: &mut Results,
+) -> anyhow::Result<()> {
+    let plan = args.plan();
+    eprintln!("starting the pipeline");
+    let pipeline = Pipeline::start(
+        &args.nats_url,
+        &args.database_url,
+        &format!("{prefix}_p"),
+        &args.repo,
+    )
+    .await?;
+    let pipeline = Runner {
+        completions: Completions::follow(client, pipeline.done_subject.clone()).await?,
+        system: Arc::new(pipeline),
+        next: AtomicU64::new(0),
+    };
+    let outcome = measure(args, client, prefix, &plan, &pipeline, results).await;
+    let pipeline = Arc::try_unwrap(pipeline.system)
+        .map_err(|_| anyhow::anyhow!("the pipeline is still in use"))?;
+    pipeline.stop().await?;
+    outcome
+}
+
+async fn measure(
+    args: &Args,
+    client: &async_nats::Client,
+    prefix: &str,
+    plan: &plan::Plan,
+    pipeline: &Runner<Pipeline>,
+    results: &mut Results,
+) -> anyhow::Result<()> {
+    results.rss.0 = stats::rss_mib().0;
+    let warm = if args.quick { 1 } else { 3 };
+    eprintln!("warming up the pipeline");
+    let warmup = load::closed_loop(
+        pipeline.system.clone(),
+        &pipeline.completions,
+        &pipeline.next,
+        16,
+        Duration::from_secs(warm),
+    )
+    .await;
+    anyhow::ensure!(
+        warmup.done > 0,
+        "no execution finished during warm-up ({} lost)",
+        warmup.lost
+    );
+    results.payload = pipeline.system.stage_payload_size().await?;
+
+    let shutdown = CancellationToken::new();
+    let _stop = shutdown.clone().drop_guard();
+    let mut relays = Vec::new();
+    for (p, slots) in [("b", relay::BATCHED), ("s", relay::ONE_AT_A_TIME)] {
+        let relay = Relay::start(
+            client.clone(),
+            &format!("{prefix}_{p}"),
+            results.payload,
+            slots,
+            &shutdown,
+        )
+        .await?;
+        relays.push(Runner {
+            completions: Completions::follow(client, relay.done_subject.clone()).await?,
+            system: Arc::new(relay),
+            next: AtomicU64::new(0),
+        });
+    }
+
+    let before = rpcs::per_method(&pipeline.system.scrape().await?);
+    let samples = plan::run(plan, |system, load: Load| {
+        let relays = &relays;
+        async move {
+            match system {
+                0 => pipeline.measure(load, plan).await,
+                k => relays[k - 1].measure(load, plan).await,
+            }
+        }
+    })
+    .await;
+    let after = rpcs::per_method(&pipeline.system.scrape().await?);
+    let executions: u64 = samples
+        .iter()
+        .filter(|((_, s), _)| *s == 0)
+        // Per finished execution: one that is lost (a load beyond what the
+        // pipeline sustains) made only some of its calls.
+        .flat_map(|(_, s)| s.rounds.iter().map(|r| r.done))
+        .sum();
+    results.rpcs = rpcs::delta(&before, &after)
+        .into_iter()
+        .map(|(m, n)| (m, n / executions.max(1) as f64))
+        .collect();
+    results.samples = samples;
+    results.rss.1 = stats::rss_mib().1;
+    Ok(())
+}
