@@ -82,8 +82,10 @@ fi
 done_step tests
 
 # The reliability harness, in its own steps (its tests are #[ignore]d, so the
-# runs above do not start it). The seed is printed; SLUICE_CHAOS_SEED replays one.
-chaos_seed=${SLUICE_CHAOS_SEED:-$(( $(date +%s) % 100000 ))}
+# runs above do not start it). CI uses one fixed schedule, so a red run is a
+# regression rather than a newly drawn schedule; SLUICE_CHAOS_SEED picks
+# another (and scripts/chaos.sh --profile long explores further).
+chaos_seed=${SLUICE_CHAOS_SEED:-11}
 step "chaos smoke (scripts/chaos.sh --profile smoke --seed $chaos_seed)"
 bash scripts/chaos.sh --profile smoke --seed "$chaos_seed"
 done_step "chaos smoke"
