@@ -9,7 +9,7 @@ use serde_json::Value;
 use sluice_bus::Publisher;
 use sluice_core::envelope::{ENVELOPE_VERSION, MIN_READABLE_VERSION};
 use sluice_core::{Envelope, ExecutionId, Stage, State};
-use sluice_ledger::{ClientOptions, LedgerClient, Origin, Transition};
+use sluice_ledger::{ClientOptions, LedgerClient};
 use sluice_testkit::eventually::{check, eventually};
 
 use crate::cli::ok;
@@ -30,30 +30,8 @@ fn oldest_supported(event_id: &str) -> anyhow::Result<Envelope> {
 
 /// Records what ingest records before handing an envelope on.
 async fn received(ledger: &LedgerClient, envelope: &Envelope) -> anyhow::Result<()> {
-    for (from, to) in [
-        (None, State::Received),
-        (Some(State::Received), State::Validated),
-    ] {
-        ledger
-            .record_transition(&Transition {
-                execution_id: envelope.execution_id,
-                from,
-                to,
-                stage: "ingest".into(),
-                generation: "0".into(),
-                detail: None,
-                exception_reason: None,
-                final_outcome: None,
-                origin: Origin {
-                    workflow: envelope.workflow.clone(),
-                    source: envelope.source.clone(),
-                    event_id: envelope.event_id.clone(),
-                    correlation_id: envelope.correlation_id.to_string(),
-                },
-            })
-            .await?;
-    }
-    Ok(())
+    sluice_testkit::pipeline::record_path(ledger, envelope, &[State::Received, State::Validated])
+        .await
 }
 
 #[tokio::test]
