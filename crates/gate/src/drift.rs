@@ -37,6 +37,10 @@ struct Watch {
     spec: DriftSpec,
     low_below: f64,
     samples: VecDeque<Sample>,
+    /// How many samples in the window flag each (field, signal), kept as
+    /// samples come and go: every decision publishes the rates, and
+    /// rescanning a busy window for each would cost O(window) per decision.
+    counts: HashMap<(String, DriftSignal), u64>,
     alarming: BTreeSet<(String, DriftSignal)>,
 }
 
@@ -77,6 +81,7 @@ impl DriftMonitor {
                     spec,
                     low_below,
                     samples: VecDeque::new(),
+                    counts: HashMap::new(),
                     alarming: BTreeSet::new(),
                 };
                 Some((p.spec.name.clone(), watch))
@@ -94,6 +99,9 @@ impl DriftMonitor {
             return;
         };
         let flagged = watch.flags(interpretation);
+        for key in &flagged {
+            *watch.counts.entry(key.clone()).or_default() += 1;
+        }
         watch.samples.push_back(Sample { at, flagged });
         watch.update(workflow, at);
     }
@@ -142,12 +150,15 @@ impl Watch {
     /// alarm, logging an alarm when it starts.
     fn update(&mut self, workflow: &str, at: Instant) {
         let window = Duration::from_secs(u64::from(self.spec.window_s));
-        while self
+        while let Some(old) = self
             .samples
-            .front()
-            .is_some_and(|s| at.saturating_duration_since(s.at) > window)
+            .pop_front_if(|s| at.saturating_duration_since(s.at) > window)
         {
-            self.samples.pop_front();
+            for key in old.flagged {
+                if let Some(count) = self.counts.get_mut(&key) {
+                    *count = count.saturating_sub(1);
+                }
+            }
         }
         let alarms = self.evaluate(None);
         for field in &self.spec.fields {
@@ -195,18 +206,22 @@ impl Watch {
     }
 
     /// The rate of `signal` on `field`, and the number of outputs it is over.
+    /// The whole window reads the running counts; `since` (the breaker's
+    /// half-open check, once a period) scans the samples.
     fn rate(&self, field: &str, signal: DriftSignal, since: Option<Instant>) -> (f64, u64) {
-        let counted = self
-            .samples
-            .iter()
-            .filter(|s| since.is_none_or(|since| s.at >= since));
-        let (mut hits, mut all) = (0_u64, 0_u64);
-        for sample in counted {
-            all += 1;
-            if sample.flagged.contains(&(field.to_owned(), signal)) {
-                hits += 1;
+        let key = (field.to_owned(), signal);
+        let (hits, all) = match since {
+            None => (
+                self.counts.get(&key).copied().unwrap_or(0),
+                self.samples.len() as u64,
+            ),
+            Some(since) => {
+                let counted = self.samples.iter().filter(|s| s.at >= since);
+                counted.fold((0, 0), |(hits, all), s| {
+                    (hits + u64::from(s.flagged.contains(&key)), all + 1)
+                })
             }
-        }
+        };
         // Rates of small counts; precision is not a concern.
         #[allow(clippy::cast_precision_loss)]
         let rate = hits as f64 / all.max(1) as f64;
