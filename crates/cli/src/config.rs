@@ -117,6 +117,15 @@ impl CliConfig {
         })
     }
 
+    /// The pipeline's bus under the configured prefix (for commands that
+    /// hand an execution back to a stage).
+    pub async fn bus(&self) -> anyhow::Result<sluice_bus::Bus> {
+        let client = self.connect().await?;
+        let subjects = sluice_core::Subjects::new(self.prefix.clone())
+            .map_err(|e| CliError::Usage(e.to_string()))?;
+        Ok(sluice_bus::Bus::new(client, subjects))
+    }
+
     /// A ledger client (connected lazily: an unreachable ledger shows on the
     /// first call, mapped by [`CliError::from_ledger`]).
     pub fn ledger(&self) -> Result<LedgerClient, CliError> {

@@ -13,8 +13,10 @@ use crate::error::CliError;
 use crate::output::{self, table};
 
 mod erase;
+mod revert;
 
 pub use erase::EraseArgs;
+pub use revert::RevertArgs;
 
 /// The ledger's largest page.
 pub(crate) const PAGE: u32 = 500;
@@ -32,6 +34,14 @@ pub enum ExecutionsCommand {
     /// stage is still working on it, or the caller is not sre/admin), 2
     /// empty reason, 3 no such execution, 4 ledger or NATS unreachable.
     Erase(EraseArgs),
+    /// Undoes a completed execution's effects with each action's declared
+    /// compensation (run once, under `<key>:compensate`), journalling who
+    /// and why, and waits for the outcome. A repeat changes nothing. Exit
+    /// codes: 0 compensated (or handed over with `--wait 0s`), 1 refused
+    /// (not COMPLETED, not a reviewer/sre/admin) or the compensation stopped
+    /// for review or is still running, 2 empty reason, 3 no such execution,
+    /// 4 ledger or NATS unreachable.
+    Revert(RevertArgs),
 }
 
 /// Arguments of `sluice executions list`.
@@ -73,6 +83,7 @@ pub async fn run(
         ExecutionsCommand::List(args) => list(&ledger, config, args, json, out).await,
         ExecutionsCommand::Show(args) => show(&ledger, config, args.id, json, out).await,
         ExecutionsCommand::Erase(args) => erase::run(&ledger, config, args, json, out).await,
+        ExecutionsCommand::Revert(args) => revert::run(&ledger, config, args, json, out).await,
     }
 }
 

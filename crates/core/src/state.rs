@@ -140,7 +140,9 @@ pub const TRANSITIONS: &[(State, State)] = &[
     (Executing, EffectUnknown),
     (EffectUnknown, NeedsReview),
     (ActionCompleted, NotifyFailed),
-    // Compensation.
+    // Compensation: a saga undoing its completed actions after a later one
+    // failed for good, or a person's revert of a completed execution.
+    (Executing, Compensating),
     (ActionCompleted, Compensating),
     (Completed, Compensating),
     (Compensating, Compensated),

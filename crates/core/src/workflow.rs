@@ -303,13 +303,20 @@ pub struct ActionSpec {
     /// What to do when the outcome of an attempt is unknown.
     #[serde(default)]
     pub on_ambiguous: AmbiguityPolicy,
-    /// The name of the compensating action, if the effect can be undone.
+    /// How the effect is undone, if it can be: `"revert"` has the connector
+    /// put back what it kept (a `postgres` update its previous values, an
+    /// insert removes its row). Compensations run under `<key>:compensate`,
+    /// on `sluice executions revert` or when a later action of the saga fails
+    /// for good.
     #[serde(default)]
     pub compensation: Option<String>,
     /// Connector settings (URL, statement, subject…), checked by the connector.
     #[serde(default)]
     pub settings: BTreeMap<String, toml::Value>,
 }
+
+/// The compensation that has the connector undo its own effect.
+pub const COMPENSATION_REVERT: &str = "revert";
 
 /// Exponential backoff with full jitter, bounded by `max_attempts`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -479,14 +486,16 @@ impl WorkflowSpec {
                 ));
             }
         }
-        if let Some(compensation) = self
-            .actions
-            .iter()
-            .filter_map(|a| a.compensation.as_ref())
-            .next()
-            && compensation.trim().is_empty()
-        {
-            return Err("an action's compensation must name an action".into());
+        for action in &self.actions {
+            if let Some(compensation) = &action.compensation
+                && compensation != COMPENSATION_REVERT
+            {
+                return Err(format!(
+                    "action {:?}: compensation {compensation:?} is not known; the only one is \
+                     {COMPENSATION_REVERT:?} (the connector puts back what it kept)",
+                    action.name
+                ));
+            }
         }
         Ok(())
     }
@@ -550,5 +559,23 @@ mod tests {
 
         let bad_name = good.replace("name = \"reservation\"", "name = \"reser.vation\"");
         assert!(WorkflowSpec::parse(&bad_name, "x").is_err());
+    }
+
+    #[test]
+    fn only_known_compensations_are_accepted() {
+        let good = std::fs::read_to_string(reservation_dir().join("workflow.toml")).expect("read");
+        let with = |c: &str| {
+            good.replace(
+                "on_ambiguous = \"review\"",
+                &format!("on_ambiguous = \"review\"\ncompensation = \"{c}\""),
+            )
+        };
+        let spec = WorkflowSpec::parse(&with("revert"), "revert.toml").expect("revert");
+        assert_eq!(spec.actions[0].compensation.as_deref(), Some("revert"));
+        let err = WorkflowSpec::parse(&with("refund"), "refund.toml").expect_err("refund");
+        assert!(
+            err.to_string().contains("create_booking") && err.to_string().contains("refund"),
+            "{err}"
+        );
     }
 }

@@ -22,6 +22,9 @@ pub(crate) struct Action<'a> {
     pub(crate) key: String,
     pub(crate) body: Value,
     pub(crate) fingerprint: String,
+    /// For a compensation: the key of the effect it undoes (`key` is then
+    /// `<that key>:compensate`).
+    pub(crate) reverts: Option<String>,
 }
 
 /// What happened to one action.

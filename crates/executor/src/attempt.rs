@@ -30,10 +30,20 @@ pub(crate) async fn quick_retries(inner: &Inner, action: &Action<'_>, budget: u6
         .build();
     let mut calls = 0;
     loop {
-        let called = inner
-            .connectors
-            .call(action.settings, &action.key, &action.body)
-            .await;
+        let called = match &action.reverts {
+            None => {
+                inner
+                    .connectors
+                    .call(action.settings, &action.key, &action.body)
+                    .await
+            }
+            Some(effect) => {
+                inner
+                    .connectors
+                    .revert(action.settings, effect, &action.key)
+                    .await
+            }
+        };
         calls += 1;
         let again = match &called {
             Called::Failed { class, .. } => *class == FailureClass::Temporary,

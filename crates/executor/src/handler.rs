@@ -12,6 +12,7 @@ use sluice_core::{Envelope, FailureClass, Stage, State, headers};
 use tracing::Instrument as _;
 
 use crate::action::{Action, Step};
+use crate::compensate;
 use crate::journal::{Entry, Journal};
 use crate::render;
 use crate::service::Inner;
@@ -46,6 +47,23 @@ async fn execute(
         let reason = format!("unknown workflow {:?}", envelope.workflow);
         return Ok(Outcome::dead_letter(FailureClass::Permanent, reason));
     };
+    if let Some(held) = switched_off(inner, workflow).await? {
+        // Before EXECUTING (or undoing): the execution stays where it is and
+        // the guard pauses this consumer until the switch is turned on.
+        tracing::warn!(switch = %held, "kill switch off: effect held");
+        inner.guard.nudge();
+        return Ok(Outcome::retry_after(SWITCH_RECHECK));
+    }
+    let generation = delivery
+        .header(headers::GENERATION)
+        .unwrap_or("0")
+        .to_owned();
+    if envelope.decision.is_none() {
+        // Only a revert hands over an execution without a decision: the
+        // ledger has moved it to COMPENSATING and journalled what to undo.
+        let mut journal = Journal::new(&inner.ledger, &envelope, &generation);
+        return compensate::resume(inner, &mut journal, workflow, delivery).await;
+    }
     let from = match envelope.decision.as_ref().map(|d| d.verdict) {
         Some(Verdict::Auto) => State::AutoActionPending,
         Some(Verdict::Review) => State::HumanApproved,
@@ -58,17 +76,6 @@ async fn execute(
         let reason = "execute stage got an envelope without an interpretation".to_owned();
         return Ok(Outcome::dead_letter(FailureClass::Permanent, reason));
     };
-    if let Some(held) = switched_off(inner, workflow).await? {
-        // Before EXECUTING: the execution stays where the gate left it and
-        // the guard pauses this consumer until the switch is turned on.
-        tracing::warn!(switch = %held, "kill switch off: effect held");
-        inner.guard.nudge();
-        return Ok(Outcome::retry_after(SWITCH_RECHECK));
-    }
-    let generation = delivery
-        .header(headers::GENERATION)
-        .unwrap_or("0")
-        .to_owned();
     let mut journal = Journal::new(&inner.ledger, &envelope, &generation);
     match journal.enter(from).await? {
         Entry::Stale(state) => {
@@ -78,6 +85,9 @@ async fn execute(
         Entry::NotYet(state) => {
             tracing::info!(%state, expected = %from, "execution not there yet; retrying");
             return Ok(Outcome::retry());
+        }
+        Entry::Compensating => {
+            return compensate::resume(inner, &mut journal, workflow, delivery).await;
         }
         Entry::Executing | Entry::AlreadyCompleted => {}
     }
@@ -107,6 +117,7 @@ async fn execute(
             key,
             body,
             fingerprint,
+            reverts: None,
         };
         let step = action.run(inner).await?;
         metrics::counter!(EXECUTOR_ACTIONS.name,
@@ -130,6 +141,11 @@ async fn execute(
             Step::Unknown { reason, detail } => {
                 journal.send_to_review(inner, true, &reason, detail).await?;
                 return Ok(Outcome::Done);
+            }
+            Step::Permanent { reason, detail } if compensate::can_undo(workflow, &records) => {
+                let failure = (reason.as_str(), detail);
+                return compensate::saga(inner, &mut journal, workflow, delivery, &records, failure)
+                    .await;
             }
             Step::Permanent { reason, detail } => {
                 journal
@@ -202,7 +218,7 @@ async fn temporary(
 }
 
 /// Full jitter over `initial · 2^(delivered−1)`, capped at the policy's max.
-fn backoff(policy: &RetryPolicy, delivered: u64) -> Duration {
+pub(crate) fn backoff(policy: &RetryPolicy, delivered: u64) -> Duration {
     let shift = u32::try_from(delivered.saturating_sub(1))
         .unwrap_or(u32::MAX)
         .min(20);

@@ -21,6 +21,8 @@ pub(crate) enum Entry {
     /// It has not yet reached the state the hand-off promised (the gate's or
     /// a reviewer's move is not visible yet): try again, never drop it.
     NotYet(State),
+    /// Its effects are being undone: carry on with that.
+    Compensating,
 }
 
 /// Moves one execution, remembering where it is.
@@ -45,6 +47,16 @@ impl<'a> Journal<'a> {
         }
     }
 
+    /// The execution this journal moves.
+    pub(crate) fn execution_id(&self) -> sluice_core::ExecutionId {
+        self.envelope.execution_id
+    }
+
+    /// The envelope it was built from.
+    pub(crate) fn envelope(&self) -> &'a Envelope {
+        self.envelope
+    }
+
     /// `from → EXECUTING`; a redelivery finds it there already, a retry comes
     /// back through `FAILED_RETRYABLE → RETRIED`.
     pub(crate) async fn enter(&mut self, from: State) -> Result<Entry, sluice_ledger::Error> {
@@ -64,6 +76,7 @@ impl<'a> Journal<'a> {
         match current {
             State::Executing => Ok(Entry::Executing),
             State::ActionCompleted => Ok(Entry::AlreadyCompleted),
+            State::Compensating => Ok(Entry::Compensating),
             State::FailedRetryable => {
                 let moved = self.step(State::Retried, None, None).await?
                     && self.step(State::Executing, None, None).await?;

@@ -28,6 +28,7 @@
 
 mod action;
 mod attempt;
+mod compensate;
 pub mod connector;
 pub mod error;
 mod handler;

@@ -3,8 +3,10 @@
 //! Admin may call everything. Services run the pipeline (keys, transitions,
 //! recording dead letters and opening review items); reviewers decide review
 //! items; SREs handle dead letters, erase personal payload and read the
-//! review queue. So a reviewer cannot replay dead letters or erase an
-//! execution, and a service cannot decide reviews.
+//! review queue. Reviewers and SREs may ask for a completed execution's
+//! effects to be undone (the executor runs the compensation). So a reviewer
+//! cannot replay dead letters or erase an execution, and a service can
+//! neither decide reviews nor start a revert.
 
 use tonic::{Request, Status};
 
@@ -26,6 +28,7 @@ pub enum Rpc {
     WhoAmI,
     GetSettings,
     EraseExecution,
+    RevertExecution,
     RecordDeadLetter,
     GetDeadLetter,
     ListDeadLetters,
@@ -61,6 +64,7 @@ impl Rpc {
         Rpc::WhoAmI,
         Rpc::GetSettings,
         Rpc::EraseExecution,
+        Rpc::RevertExecution,
         Rpc::RecordDeadLetter,
         Rpc::GetDeadLetter,
         Rpc::ListDeadLetters,
@@ -113,6 +117,8 @@ impl Rpc {
             | Rpc::EraseExecution => &[Sre, Admin],
             Rpc::GetReviewItem | Rpc::ListReviewItems => &[Reviewer, Sre, Admin],
             Rpc::DecideReview => &[Reviewer, Admin],
+            // The person who reviews a workflow's changes may undo them.
+            Rpc::RevertExecution => &[Reviewer, Sre, Admin],
             // A service may only record a breaker trip; the handler checks.
             Rpc::RecordSwitchChange => &[Service, Sre, Admin],
             Rpc::ListAudit => &[Sre, Admin],
@@ -151,6 +157,7 @@ mod tests {
         }
         assert!(!allowed(Rpc::DecideReview, Service));
         assert!(!allowed(Rpc::DecideReview, Sre));
+        assert!(!allowed(Rpc::RevertExecution, Service));
         assert!(!allowed(Rpc::RecordDeadLetter, Reviewer));
         assert!(!allowed(Rpc::Begin, Sre) && !allowed(Rpc::Begin, Reviewer));
         assert!(!allowed(Rpc::RecordSwitchChange, Reviewer));

@@ -181,6 +181,13 @@ impl pb::ledger_server::Ledger for LedgerService {
         self.erase_execution(req).await
     }
 
+    async fn revert_execution(
+        &self,
+        req: Request<pb::RevertExecutionRequest>,
+    ) -> Reply<pb::RevertExecutionResponse> {
+        self.revert_execution(req).await
+    }
+
     async fn record_dead_letter(
         &self,
         req: Request<pb::RecordDeadLetterRequest>,

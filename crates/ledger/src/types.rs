@@ -290,12 +290,14 @@ pub struct ExecutionPage {
 
 mod audit;
 mod backlog;
+mod compensation;
 mod dead_letters;
 mod retention;
 mod reviews;
 
 pub use audit::{AuditRecord, SWITCH_SOURCES, SWITCH_STATES, SwitchChange, WorkflowStats};
 pub use backlog::{Backlog, DeadLetterBacklog, ReviewBacklog};
+pub use compensation::{COMPENSATION_SUFFIX, REVERT_GENERATION, Revert, Undo};
 pub use dead_letters::{
     BeginReplay, DEFAULT_MAX_REPLAYS, DeadLetter, DeadLetterChange, DeadLetterFilter,
     DeadLetterPage, DeadLetterStatus, Headers, NewDeadLetter, RecordedDeadLetter, ReplayOutcome,

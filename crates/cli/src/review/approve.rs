@@ -5,9 +5,8 @@ use std::io::Write;
 
 use chrono::Utc;
 use serde_json::{Map, Value};
-use sluice_bus::Bus;
 use sluice_core::pipeline::Verdict;
-use sluice_core::{Envelope, ExecutionId, Stage, Subjects, WorkflowSpec};
+use sluice_core::{Envelope, ExecutionId, Stage, WorkflowSpec};
 use sluice_gate::rules::{self, Facts, Policy};
 use sluice_ledger::{Decision, LedgerClient, ReviewDecision, ReviewStatus};
 
@@ -66,7 +65,7 @@ pub(super) async fn approve(
     }
     // Connect before deciding: an unreachable broker then leaves the item
     // undecided instead of approved and not resumed.
-    let bus = connect(config).await?;
+    let bus = config.bus().await?;
     let (item, state) = if item.status == ReviewStatus::Approved {
         // Decided earlier and interrupted before resuming: resume only.
         let (execution, _) = ledger
@@ -165,9 +164,3 @@ fn correct(
 }
 
 /// A bus on the configured NATS server and prefix.
-async fn connect(config: &CliConfig) -> anyhow::Result<Bus> {
-    let client = config.connect().await?;
-    let subjects =
-        Subjects::new(config.prefix.clone()).map_err(|e| CliError::Usage(e.to_string()))?;
-    Ok(Bus::new(client, subjects))
-}

@@ -8,4 +8,5 @@ mod execute;
 mod failures;
 mod postgres;
 mod process_kill;
+mod saga;
 mod switches;

@@ -1,12 +1,13 @@
-//! Typed client calls for retention and erasure. Both are safe to retry:
-//! the settings are a read, and a repeated erasure changes nothing.
+//! Typed client calls for retention, erasure and revert. All are safe to
+//! retry: the settings are a read, and a repeated erasure or revert changes
+//! nothing.
 
 use sluice_core::ExecutionId;
 
 use super::LedgerClient;
 use crate::convert::{pb, trail_from_proto};
 use crate::error::Result;
-use crate::types::{AuditRecord, Erasure, Settings};
+use crate::types::{AuditRecord, Erasure, Revert, Settings};
 
 impl LedgerClient {
     /// The ledger's settings (its key retention).
@@ -47,5 +48,18 @@ impl LedgerClient {
             .call(msg, |mut c, r| async move { c.get_execution(r).await })
             .await?;
         trail_from_proto(resp.audit)
+    }
+
+    /// Asks for completed execution `id`'s effects to be undone; a repeat
+    /// returns the first request with `started = false`.
+    pub async fn revert_execution(&self, id: ExecutionId, reason: &str) -> Result<Revert> {
+        let msg = pb::RevertExecutionRequest {
+            execution_id: id.as_uuid().to_string(),
+            reason: reason.to_owned(),
+        };
+        let resp = self
+            .call(msg, |mut c, r| async move { c.revert_execution(r).await })
+            .await?;
+        Revert::from_proto(resp)
     }
 }

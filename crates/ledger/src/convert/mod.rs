@@ -3,6 +3,7 @@
 //! client writes requests and reads answers. Protobuf never leaks further.
 
 mod audit;
+mod compensation;
 mod dead_letters;
 mod enums;
 mod executions;

@@ -1,4 +1,5 @@
-//! Retention and erasure RPCs: the settings (anyone), erasure (SREs).
+//! Retention, erasure and revert RPCs: the settings (anyone), erasure
+//! (SREs), a revert (reviewers and SREs): operator acts on one execution.
 
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
@@ -38,5 +39,26 @@ impl LedgerService {
             );
         }
         Ok(Response::new(erasure.to_proto()))
+    }
+
+    pub(super) async fn revert_execution(
+        &self,
+        req: Request<pb::RevertExecutionRequest>,
+    ) -> Reply<pb::RevertExecutionResponse> {
+        let who = Rpc::RevertExecution.authorize(&req)?;
+        let req = req.into_inner();
+        let id = Uuid::parse_str(&req.execution_id).map_err(|_| {
+            Status::invalid_argument(format!("execution_id {:?} is not a UUID", req.execution_id))
+        })?;
+        let revert = self.store.revert_execution(id, &req.reason, &who).await?;
+        if revert.started {
+            tracing::info!(
+                execution_id = %id,
+                actor = %who.name,
+                effects = revert.undo.len(),
+                "revert requested"
+            );
+        }
+        Ok(Response::new(revert.to_proto()))
     }
 }

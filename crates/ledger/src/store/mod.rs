@@ -22,6 +22,7 @@ mod paging;
 mod replays;
 mod retention;
 mod review_decisions;
+mod revert;
 mod review_sla;
 mod reviews;
 mod switches;

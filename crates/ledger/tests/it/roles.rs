@@ -81,6 +81,17 @@ async fn separation_of_duties() -> anyhow::Result<()> {
         denied_
     );
     assert_eq!(denied(sre.begin(&crate::claim("k", "o")).await), denied_);
+    // A service cannot start a revert; a reviewer gets past the role check
+    // (and is refused only because the execution is not COMPLETED).
+    let pending = execution_in_review(service, false).await?;
+    assert_eq!(
+        denied(service.revert_execution(pending, "no").await),
+        denied_
+    );
+    assert_eq!(
+        denied(reviewer.revert_execution(pending, "not yet").await),
+        Some(Code::FailedPrecondition)
+    );
 
     // What each may do.
     sre.list_review_items(&ReviewFilter::default()).await?;

@@ -22,7 +22,9 @@ use serde_json::Value;
 use sluice_core::FailureClass;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
-use self::sql::{claim, classify, columns, current, insert, record, stored, text_of, update};
+use self::sql::{
+    claim, classify, columns, current, delete, insert, record, stored, text_of, update,
+};
 use super::{Applied, Called, Probed};
 
 mod sql;
@@ -130,9 +132,10 @@ impl PgTargets {
         settle(tokio::time::timeout(timeout, run).await)
     }
 
-    /// Puts back the previous values stored under `key`, as the effect
-    /// `compensation_key`: once, and only if the row still holds what was
-    /// applied (a person may have changed it since).
+    /// Undoes the effect stored under `key`, as the effect
+    /// `compensation_key`: an update gets its previous values back, an
+    /// inserted row is deleted. Once, and only if the row still holds what
+    /// was applied (a person may have changed it since).
     pub async fn revert(
         &self,
         target: &PgTarget,
@@ -232,16 +235,12 @@ async fn revert(pool: &PgPool, target: &PgTarget, key: &str, comp: &str) -> Resu
         .await?
         .ok_or_else(|| permanent(format!("no effect under {key:?} to revert")))?;
     drop(conn);
-    let previous = original
-        .body
-        .get("previous")
-        .cloned()
-        .unwrap_or(Value::Null);
+    let previous = original.body.get("previous").cloned();
     let applied = original.body.get("applied").cloned().unwrap_or(Value::Null);
-    let (Value::Object(previous), Some(row)) = (previous, original.external_id) else {
-        return Err(permanent("the effect stored no previous values".into()));
+    let (Value::Object(columns), Some(row)) = (&applied, original.external_id) else {
+        return Err(permanent("the effect stored no applied values".into()));
     };
-    let columns: Vec<String> = previous.keys().cloned().collect();
+    let columns: Vec<String> = columns.keys().cloned().collect();
     let mut tx = pool.begin().await?;
     if !claim(&mut tx, comp, &target.table, &row).await? {
         tx.rollback().await?;
@@ -250,6 +249,8 @@ async fn revert(pool: &PgPool, target: &PgTarget, key: &str, comp: &str) -> Resu
             .await?
             .ok_or_else(|| Fail::Unknown("key claimed but not readable".into()));
     }
+    // Only what the effect wrote is undone: a row a person changed since is
+    // left alone and the revert goes to review.
     let before = current(&mut tx, target, &row, &columns).await?;
     if before.as_ref() != Some(&applied) {
         return Err(permanent(format!(
@@ -258,16 +259,32 @@ async fn revert(pool: &PgPool, target: &PgTarget, key: &str, comp: &str) -> Resu
             before.unwrap_or(Value::Null)
         )));
     }
-    let mut back = previous.clone();
-    back.insert(target.key_column.clone(), Value::String(row.clone()));
-    update(&mut tx, target, &row, &columns, &Value::Object(back)).await?;
-    let now = current(&mut tx, target, &row, &columns).await?;
-    if now.as_ref() != Some(&Value::Object(previous.clone())) {
-        return Err(permanent(
-            "the row did not read back as its previous values".into(),
-        ));
-    }
-    record(&mut tx, comp, Some(&applied), &Value::Object(previous)).await?;
+    let restored = match previous {
+        // An update: put the previous values back, and read them back.
+        Some(Value::Object(previous)) => {
+            let columns: Vec<String> = previous.keys().cloned().collect();
+            let mut back = previous.clone();
+            back.insert(target.key_column.clone(), Value::String(row.clone()));
+            update(&mut tx, target, &row, &columns, &Value::Object(back)).await?;
+            let now = current(&mut tx, target, &row, &columns).await?;
+            if now.as_ref() != Some(&Value::Object(previous.clone())) {
+                return Err(permanent(
+                    "the row did not read back as its previous values".into(),
+                ));
+            }
+            Value::Object(previous)
+        }
+        // An insert (a staged write): the row goes.
+        _ if target.mode == PgMode::Insert => {
+            delete(&mut tx, target, &row).await?;
+            if current(&mut tx, target, &row, &columns).await?.is_some() {
+                return Err(permanent("the staged row is still there".into()));
+            }
+            Value::Null
+        }
+        _ => return Err(permanent("the effect stored no previous values".into())),
+    };
+    record(&mut tx, comp, Some(&applied), &restored).await?;
     tx.commit()
         .await
         .map_err(|e| Fail::Unknown(format!("commit: {e}")))?;

@@ -128,6 +128,24 @@ pub(super) async fn insert(
     Ok(())
 }
 
+/// Deletes the row with key `row`; how many went.
+pub(super) async fn delete(
+    tx: &mut Transaction<'_, Postgres>,
+    target: &PgTarget,
+    row: &str,
+) -> Result<u64, Fail> {
+    let sql = format!(
+        "DELETE FROM \"{t}\" WHERE \"{k}\"::text = $1",
+        t = target.table,
+        k = target.key_column,
+    );
+    let done = sqlx::query(checked(sql))
+        .bind(row)
+        .execute(&mut **tx)
+        .await?;
+    Ok(done.rows_affected())
+}
+
 pub(super) async fn record(
     tx: &mut Transaction<'_, Postgres>,
     key: &str,
