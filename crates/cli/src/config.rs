@@ -121,8 +121,8 @@ impl CliConfig {
     /// hand an execution back to a stage).
     pub async fn bus(&self) -> anyhow::Result<sluice_bus::Bus> {
         let client = self.connect().await?;
-        let subjects = sluice_core::Subjects::new(self.prefix.clone())
-            .map_err(|e| CliError::Usage(e.to_string()))?;
+        let subjects =
+            Subjects::new(self.prefix.clone()).map_err(|e| CliError::Usage(e.to_string()))?;
         Ok(sluice_bus::Bus::new(client, subjects))
     }
 

@@ -12,7 +12,7 @@
 use serde_json::{Value, json};
 use sluice_bus::{Delivery, Outcome};
 use sluice_core::pipeline::ActionRecord;
-use sluice_core::{Envelope, FailureClass, State};
+use sluice_core::{FailureClass, State};
 use sluice_ledger::Undo;
 
 use crate::action::{Action, Step};
@@ -72,10 +72,7 @@ pub(crate) async fn resume(
     workflow: &Workflow,
     delivery: &Delivery,
 ) -> Result<Outcome, StageError> {
-    let (execution, entries) = inner
-        .ledger
-        .get_execution(journal.execution_id())
-        .await?;
+    let (execution, entries) = inner.ledger.get_execution(journal.execution_id()).await?;
     match execution.state.parse::<State>() {
         Ok(State::Compensating) => {}
         Ok(State::Compensated) => {
@@ -112,13 +109,18 @@ async fn run(
     let envelope = journal.envelope();
     let mut undone = Vec::new();
     for item in undo {
-        let Some(index) = workflow.spec.actions.iter().position(|a| {
-            a.name == item.action && a.compensation.is_some()
-        }) else {
+        let Some(index) = workflow
+            .spec
+            .actions
+            .iter()
+            .position(|a| a.name == item.action && a.compensation.is_some())
+        else {
             let reason = format!("action {:?} declares no compensation", item.action);
             let detail = json!({ "action": item.action, "key": item.key, "what": "no_compensation",
                                  "reason": reason });
-            journal.send_to_review(inner, false, &reason, detail).await?;
+            journal
+                .send_to_review(inner, false, &reason, detail)
+                .await?;
             return Ok(Outcome::Done);
         };
         let body = json!({ "reverts": item.key });
@@ -145,12 +147,16 @@ async fn run(
                 let detail = json!({ "action": item.action, "key": action.key,
                                      "what": "compensation_exhausted", "reason": reason });
                 let reason = format!("compensation of {} gave up: {reason}", item.action);
-                journal.send_to_review(inner, false, &reason, detail).await?;
+                journal
+                    .send_to_review(inner, false, &reason, detail)
+                    .await?;
                 return Ok(Outcome::Done);
             }
             Step::Unknown { reason, detail } | Step::Permanent { reason, detail } => {
                 let reason = format!("compensation of {} failed: {reason}", item.action);
-                journal.send_to_review(inner, false, &reason, detail).await?;
+                journal
+                    .send_to_review(inner, false, &reason, detail)
+                    .await?;
                 return Ok(Outcome::Done);
             }
             Step::Crashed => {
@@ -160,11 +166,17 @@ async fn run(
     }
     let compensated: Vec<Value> = undone
         .iter()
-        .map(|r| json!({ "action": r.action, "key": r.key, "restored": r.response["body"]["applied"],
-                         "prevented_duplicate": r.prevented_duplicate }))
+        .map(|r| {
+            json!({ "action": r.action, "key": r.key, "restored": r.response["body"]["applied"],
+                         "prevented_duplicate": r.prevented_duplicate })
+        })
         .collect();
     journal
-        .step(State::Compensated, Some(json!({ "compensated": compensated })), None)
+        .step(
+            State::Compensated,
+            Some(json!({ "compensated": compensated })),
+            None,
+        )
         .await?;
     tracing::info!(effects = undone.len(), "compensated");
     Ok(Outcome::Done)

@@ -144,8 +144,15 @@ async fn execute(
             }
             Step::Permanent { reason, detail } if compensate::can_undo(workflow, &records) => {
                 let failure = (reason.as_str(), detail);
-                return compensate::saga(inner, &mut journal, workflow, delivery, &records, failure)
-                    .await;
+                return compensate::saga(
+                    inner,
+                    &mut journal,
+                    workflow,
+                    delivery,
+                    &records,
+                    failure,
+                )
+                .await;
             }
             Step::Permanent { reason, detail } => {
                 journal

@@ -162,5 +162,3 @@ fn correct(
     envelope.decision = Some(evaluation.decision);
     Ok(())
 }
-
-/// A bus on the configured NATS server and prefix.

@@ -286,19 +286,33 @@ async fn a_second_action_failing_for_good_compensates_the_first() -> anyhow::Res
         "{journal:?}"
     );
     let compensating = &journal[8]["detail"];
-    assert_eq!(compensating["undo"], json!([{ "action": "stage", "key": "stage:acc-404:h1" }]));
+    assert_eq!(
+        compensating["undo"],
+        json!([{ "action": "stage", "key": "stage:acc-404:h1" }])
+    );
     assert!(
         compensating["reason"]
             .as_str()
             .is_some_and(|r| r.contains("no row")),
         "{compensating}"
     );
-    assert_eq!(env.scalar(STAGED).await?, json!(0), "the staged row is gone");
+    assert_eq!(
+        env.scalar(STAGED).await?,
+        json!(0),
+        "the staged row is gone"
+    );
     let keys = env
         .scalar("SELECT to_jsonb(array_agg(key ORDER BY key)) FROM sluice_effects")
         .await?;
-    assert_eq!(keys, json!(["stage:acc-404:h1", "stage:acc-404:h1:compensate"]));
-    let key = env.ledger.client.get_key("stage:acc-404:h1:compensate").await?;
+    assert_eq!(
+        keys,
+        json!(["stage:acc-404:h1", "stage:acc-404:h1:compensate"])
+    );
+    let key = env
+        .ledger
+        .client
+        .get_key("stage:acc-404:h1:compensate")
+        .await?;
     assert_eq!(key.state, "completed");
 
     // A redelivery of the original hand-off finds it compensated: nothing more.
@@ -307,7 +321,8 @@ async fn a_second_action_failing_for_good_compensates_the_first() -> anyhow::Res
     let again = env.wait_state(&envelope, State::Compensated).await?;
     assert_eq!(again.len(), journal.len());
     assert_eq!(
-        env.scalar("SELECT to_jsonb(count(*)) FROM sluice_effects").await?,
+        env.scalar("SELECT to_jsonb(count(*)) FROM sluice_effects")
+            .await?,
         json!(2)
     );
     env.stop().await
@@ -369,7 +384,10 @@ async fn a_revert_restores_the_previous_values_once_even_if_asked_twice() -> any
         .filter(|s| **s == "COMPENSATED")
         .count();
     assert_eq!(entered, 1, "{journal:?}");
-    let done = journal.last().map(|j| j["detail"].clone()).unwrap_or_default();
+    let done = journal
+        .last()
+        .map(|j| j["detail"].clone())
+        .unwrap_or_default();
     assert_eq!(
         done["compensated"][0]["restored"],
         json!({ "industry": "retail", "employees": 40 })
