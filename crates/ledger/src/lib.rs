@@ -127,6 +127,7 @@ impl Ledger {
         let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
         let serving = builder
             .layer(server::rpc_metrics::RpcMetricsLayer)
+            .layer(server::to_completion::ToCompletionLayer)
             .add_service(health)
             .add_service(ledger)
             .serve_with_incoming_shutdown(incoming, shutdown.clone().cancelled_owned());

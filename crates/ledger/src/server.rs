@@ -24,6 +24,7 @@ mod retention;
 mod reviews;
 pub mod rpc_metrics;
 mod switches;
+pub mod to_completion;
 
 type Reply<T> = Result<Response<T>, Status>;
 

@@ -96,7 +96,17 @@ pub(crate) async fn create(
     };
     let key = key_of(&headers);
     let honour = key.is_some() && state.honours_keys();
-    let created = insert(&state, &booking, &body, key.as_deref(), honour).await;
+    // On its own task: a caller that gives up must not cancel the write
+    // half-way (a dropped sqlx `begin()` can leave the pooled connection in
+    // an untracked transaction whose later writes are lost), and the effect
+    // log has to be the truth whatever the caller saw.
+    let write = {
+        let (state, key) = (state.clone(), key.clone());
+        tokio::spawn(async move { insert(&state, &booking, &body, key.as_deref(), honour).await })
+    };
+    let created = write
+        .await
+        .unwrap_or_else(|e| Err(sqlx::Error::Protocol(format!("booking write: {e}"))));
     if plan == Plan::ApplyThenDrop {
         tracing::info!("fault: booking applied, dropping the response");
         return never_answer(&state).await;

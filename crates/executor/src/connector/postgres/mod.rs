@@ -15,6 +15,7 @@
 //! ever becomes SQL text.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -125,11 +126,13 @@ impl PgTargets {
         key: &str,
         body: &Value,
     ) -> Called {
-        let run = async {
-            let pool = self.pool(&target.database_url, timeout)?;
-            apply(&pool, target, key, body).await
+        let (target, key, body) = (target.clone(), key.to_owned(), body.clone());
+        let pool = match self.pool(&target.database_url, timeout) {
+            Ok(pool) => pool,
+            Err(fail) => return settle(Ok(Err(fail))),
         };
-        settle(tokio::time::timeout(timeout, run).await)
+        let run = async move { apply(&pool, &target, &key, &body).await };
+        settle(tokio::time::timeout(timeout, to_completion(run)).await)
     }
 
     /// Undoes the effect stored under `key`, as the effect
@@ -143,11 +146,13 @@ impl PgTargets {
         key: &str,
         compensation_key: &str,
     ) -> Called {
-        let run = async {
-            let pool = self.pool(&target.database_url, timeout)?;
-            revert(&pool, target, key, compensation_key).await
+        let (target, key, comp) = (target.clone(), key.to_owned(), compensation_key.to_owned());
+        let pool = match self.pool(&target.database_url, timeout) {
+            Ok(pool) => pool,
+            Err(fail) => return settle(Ok(Err(fail))),
         };
-        settle(tokio::time::timeout(timeout, run).await)
+        let run = async move { revert(&pool, &target, &key, &comp).await };
+        settle(tokio::time::timeout(timeout, to_completion(run)).await)
     }
 
     /// Whether the target has an effect under `key`.
@@ -164,6 +169,23 @@ impl PgTargets {
             Ok(Err(Fail::Before(_, reason) | Fail::Unknown(reason))) => Probed::Failed(reason),
             Err(_) => Probed::Failed(format!("probe timed out after {timeout:?}")),
         }
+    }
+}
+
+/// Runs `work` on its own task, so a timeout stops the wait, never the
+/// transaction: dropped between queueing `BEGIN` and reading its answer,
+/// sqlx 0.9.0 hands the connection back to the pool inside an open
+/// transaction it no longer tracks, and later writes on it are silently
+/// lost (transact-rs/sqlx#4385). The work commits or rolls back on its own;
+/// the key row then tells a probe which.
+async fn to_completion<T: Send + 'static>(
+    work: impl Future<Output = Result<T, Fail>> + Send + 'static,
+) -> Result<T, Fail> {
+    match tokio::spawn(work).await {
+        Ok(done) => done,
+        Err(err) => Err(Fail::Unknown(format!(
+            "the database call did not finish: {err}"
+        ))),
     }
 }
 
