@@ -92,6 +92,34 @@ impl Delivery {
         self.headers.get(name).map(|v| v.as_str())
     }
 
+    /// The pipeline envelope a stage message carries, checked against the
+    /// stage headers it must have: its execution, correlation and workflow,
+    /// each equal to the envelope's. A message without them was not sent by
+    /// a Sluice stage (or was altered on the way), and nothing may be decided
+    /// on it. The error is the dead-letter reason.
+    pub fn envelope(&self) -> Result<sluice_core::Envelope, String> {
+        use sluice_core::headers::{CORRELATION_ID, EXECUTION_ID, WORKFLOW};
+        let envelope = sluice_core::Envelope::decode(&self.payload)
+            .map_err(|e| format!("undecodable envelope: {e}"))?;
+        let expected = [
+            (EXECUTION_ID, envelope.execution_id.to_string()),
+            (CORRELATION_ID, envelope.correlation_id.to_string()),
+            (WORKFLOW, envelope.workflow.clone()),
+        ];
+        for (name, wanted) in expected {
+            match self.header(name) {
+                None => return Err(format!("stage message without its {name} header")),
+                Some(found) if found != wanted => {
+                    return Err(format!(
+                        "header {name} {found:?} disagrees with the envelope's {wanted:?}"
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(envelope)
+    }
+
     /// Whether this is the consumer's last allowed delivery: a `Retry` now
     /// becomes a dead letter.
     pub fn is_final_delivery(&self) -> bool {

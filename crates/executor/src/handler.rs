@@ -21,12 +21,9 @@ use crate::service::Inner;
 pub(crate) type StageError = HandlerError;
 
 pub(crate) async fn handle(inner: &Inner, delivery: Delivery) -> Result<Outcome, StageError> {
-    let envelope = match Envelope::decode(&delivery.payload) {
+    let envelope = match delivery.envelope() {
         Ok(envelope) => envelope,
-        Err(err) => {
-            let reason = format!("undecodable envelope: {err}");
-            return Ok(Outcome::dead_letter(FailureClass::Permanent, reason));
-        }
+        Err(reason) => return Ok(Outcome::dead_letter(FailureClass::Permanent, reason)),
     };
     let span = tracing::info_span!(
         "execute",

@@ -44,14 +44,9 @@ impl InterpretHandler {
 
     /// Handles one delivery of the interpret stage.
     pub async fn handle(&self, delivery: Delivery) -> Result<Outcome, HandlerError> {
-        let envelope = match Envelope::decode(&delivery.payload) {
+        let envelope = match delivery.envelope() {
             Ok(e) => e,
-            Err(e) => {
-                return Ok(Outcome::dead_letter(
-                    FailureClass::Permanent,
-                    format!("undecodable envelope: {e}"),
-                ));
-            }
+            Err(reason) => return Ok(Outcome::dead_letter(FailureClass::Permanent, reason)),
         };
         let Some(workflow) = self.ctx.workflows.get(&envelope.workflow) else {
             let reason = format!(

@@ -90,9 +90,9 @@ impl Gate {
 
     /// Handles one gate-stage delivery.
     pub async fn handle(&self, delivery: Delivery) -> Result<Outcome, HandlerError> {
-        let envelope = match Envelope::decode(&delivery.payload) {
+        let envelope = match delivery.envelope() {
             Ok(envelope) => envelope,
-            Err(e) => return Ok(permanent(format!("undecodable envelope: {e}"))),
+            Err(reason) => return Ok(permanent(reason)),
         };
         let span = tracing::info_span!(
             "gate",

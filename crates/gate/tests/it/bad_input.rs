@@ -73,3 +73,69 @@ async fn an_unknown_envelope_version_and_garbage_are_dead_lettered_with_the_reas
     assert!(env.stage_messages(Stage::Execute).await.is_empty());
     env.stop().await;
 }
+
+#[tokio::test]
+async fn a_stage_message_without_or_against_its_headers_is_dead_lettered() {
+    let env = Env::start().await;
+    // A well-formed envelope of a recorded execution, but published bare
+    // (no Sluice-* headers), and once with another execution's id.
+    let bare = happy();
+    env.record_until_validated(&bare).await;
+    publish_raw(&env, "bare", bare.encode().unwrap()).await;
+    let subject = env.nats.subjects.stage(Stage::Gate, WORKFLOW).unwrap();
+    let mut forged =
+        sluice_bus::StageHeaders::for_envelope(&bare, Stage::Gate, "1").to_header_map();
+    forged.insert(
+        headers::EXECUTION_ID,
+        "00000000-0000-0000-0000-000000000000",
+    );
+    env.nats
+        .jetstream
+        .publish_with_headers(subject, forged, bare.encode().unwrap().into())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+
+    let dlq = env
+        .nats
+        .subjects
+        .dead_letter(Stage::Gate, WORKFLOW)
+        .unwrap();
+    let letters = eventually("two dead letters", Duration::from_secs(15), || async {
+        let letters = stored(&env.nats, StreamKind::DeadLetter, &dlq).await?;
+        check(letters.len() >= 2, || {
+            format!("{} dead letters", letters.len())
+        })?;
+        Ok(letters)
+    })
+    .await
+    .unwrap();
+    let reasons: Vec<String> = letters
+        .iter()
+        .map(|l| {
+            l.headers
+                .get(headers::dead_letter::REASON)
+                .map(|v| v.as_str().to_owned())
+                .unwrap_or_default()
+        })
+        .collect();
+    assert!(
+        reasons[0].contains("without its Sluice-Execution-Id header"),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons[1].contains("Sluice-Execution-Id") && reasons[1].contains("disagrees"),
+        "{reasons:?}"
+    );
+    // Acked once each, and the execution was not decided on.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let again = stored(&env.nats, StreamKind::DeadLetter, &dlq)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 2);
+    let (state, _) = env.state(&bare).await;
+    assert_eq!(state, "OUTPUT_VALIDATED");
+    assert!(env.stage_messages(Stage::Execute).await.is_empty());
+    env.stop().await;
+}
