@@ -168,16 +168,10 @@ impl OpenAiBackend {
                 status.as_u16()
             )));
         }
-        let completion: Completion =
-            response
-                .json()
-                .await
-                .map_err(|e| match classify(&e, request.timeout) {
-                    BackendError::Unavailable(_) => {
-                        BackendError::InvalidOutput("the response is not a chat completion".into())
-                    }
-                    other => other,
-                })?;
+        let body = read_capped(response, request.timeout).await?;
+        let completion: Completion = serde_json::from_slice(&body).map_err(|_| {
+            BackendError::InvalidOutput("the response is not a chat completion".into())
+        })?;
         let content = completion
             .choices
             .into_iter()
@@ -196,6 +190,37 @@ impl OpenAiBackend {
             field_confidence: Default::default(),
         })
     }
+}
+
+/// The most of a completion that is read. A contract is a few hundred bytes
+/// and `max_tokens` bounds an honest answer far below this; only a broken or
+/// hostile endpoint gets here, and it must not be able to fill the memory.
+pub const MAX_RESPONSE_BYTES: usize = 1 << 20;
+
+/// Reads the body, refusing one over [`MAX_RESPONSE_BYTES`] as invalid
+/// output (the fallback then answers) without reading the rest.
+async fn read_capped(
+    mut response: reqwest::Response,
+    timeout: Duration,
+) -> Result<Vec<u8>, BackendError> {
+    let too_big = |n: u64| {
+        BackendError::InvalidOutput(format!(
+            "the response is over the {MAX_RESPONSE_BYTES}-byte limit ({n} bytes or more)"
+        ))
+    };
+    if let Some(n) = response.content_length()
+        && n > MAX_RESPONSE_BYTES as u64
+    {
+        return Err(too_big(n));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| classify(&e, timeout))? {
+        if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+            return Err(too_big((body.len() + chunk.len()) as u64));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 fn classify(err: &reqwest::Error, timeout: Duration) -> BackendError {

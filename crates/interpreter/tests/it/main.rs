@@ -2,6 +2,7 @@
 //! ledger on Postgres, and the scripted fake model over real HTTP.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod bad_output;
 mod clarification;
 mod common;
 mod failures;
