@@ -4,6 +4,7 @@
 
 mod call_sites;
 mod deploy;
+mod props;
 mod readme;
 
 use std::path::PathBuf;

@@ -5,5 +5,6 @@
 mod api;
 mod common;
 mod nats_input;
+mod props;
 mod unavailable;
 mod webhook;

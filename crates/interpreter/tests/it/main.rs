@@ -8,3 +8,4 @@ mod common;
 mod failures;
 mod flows;
 mod logs;
+mod props;
