@@ -24,6 +24,8 @@ use crate::{drain, faults, replay, tools};
 /// Runs the profile; `Ok(true)` when every invariant held.
 pub async fn run(args: Args) -> anyhow::Result<bool> {
     let profile = Profile::new(&args);
+    // Read now: the checkout may move on while a long run goes.
+    let commit = tools::commit();
     let seed = args.seed.unwrap_or_else(|| fastrand::u64(1..1_000_000));
     let dir = match &args.work_dir {
         Some(dir) => dir.clone(),
@@ -180,7 +182,7 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
         faults: chaos.applied.lock().map(|a| a.clone()).unwrap_or_default(),
         starts: fleet.starts(),
         phases,
-        commit: tools::commit(),
+        commit,
     };
     let held = report::write(&dir, &figures, &verdicts, &log);
     fleet.shutdown();
