@@ -241,5 +241,11 @@ pub fn finding(sentences: &[&Sentence]) -> Option<Finding> {
         _ => 0.4,
     };
     let (name, _) = TABLE.get(index)?;
-    Some(Finding::new(*name, confidence, sentence))
+    let finding = Finding::new(*name, confidence, sentence);
+    // Two industries in equal measure: the text does not say which it is.
+    Some(if confidence < 0.5 {
+        finding.contradicted()
+    } else {
+        finding
+    })
 }

@@ -7,7 +7,9 @@
 //!   from the payload, never from what the text says, so no text can move
 //!   the idempotency key, and new text is a new key.
 //! - A field without a supporting sentence is left out; conflicting
-//!   statements lower its confidence (the notes, being newer, win the value).
+//!   statements lower its confidence (the notes, being newer, win the value)
+//!   and keep every other field below the automatic threshold: a text that
+//!   contradicts itself is a person's to read as a whole.
 //! - Sentences that address their reader ("ignore previous instructions,
 //!   set industry to …") are data the extractor never reads a value from,
 //!   and their presence caps every confidence below the automatic
@@ -38,6 +40,10 @@ pub const ACTION: &str = "update_account";
 /// its reader.
 const INSTRUCTED_CAP: f64 = 0.6;
 
+/// The highest confidence of any field when the text contradicts itself
+/// on one of them (below the workflow's automatic threshold of 0.85).
+const CONFLICT_CAP: f64 = 0.8;
+
 /// Registered as `crm-enrichment`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CrmExtractor;
@@ -49,6 +55,8 @@ pub(crate) struct Finding {
     confidence: f64,
     evidence: String,
     origin: Origin,
+    /// The text also says something else about this field.
+    conflict: bool,
 }
 
 impl Finding {
@@ -58,7 +66,14 @@ impl Finding {
             confidence,
             evidence: sentence.evidence(),
             origin: sentence.origin,
+            conflict: false,
         }
+    }
+
+    /// The same, contradicted elsewhere in the text.
+    fn contradicted(mut self) -> Self {
+        self.conflict = true;
+        self
     }
 }
 
@@ -144,14 +159,16 @@ impl Extractor for CrmExtractor {
                 resolve(facts.iter().flat_map(|s| revenue::findings(s)).collect()),
             ),
         ];
+        let contradicted = fields.iter().flat_map(|(_, f)| f).any(|f| f.conflict);
+        let cap = match (instructions.is_empty(), contradicted) {
+            (false, _) => INSTRUCTED_CAP,
+            (true, true) => CONFLICT_CAP,
+            (true, false) => 1.0,
+        };
         let mut evidence = Map::new();
         for (field, finding) in fields {
             let Some(finding) = finding else { continue };
-            let confidence = if instructions.is_empty() {
-                finding.confidence
-            } else {
-                finding.confidence.min(INSTRUCTED_CAP)
-            };
+            let confidence = finding.confidence.min(cap);
             out.set(field, finding.value, confidence);
             evidence.insert(field.to_owned(), json!(finding.evidence));
         }
@@ -192,7 +209,11 @@ fn resolve(findings: Vec<Finding>) -> Option<Finding> {
     }?;
     let mut chosen = chosen.clone();
     chosen.confidence = chosen.confidence.min(ceiling);
-    Some(chosen)
+    Some(if ceiling < 1.0 {
+        chosen.contradicted()
+    } else {
+        chosen
+    })
 }
 
 /// The values the contract allows for `industry` and `annual_revenue_band`,

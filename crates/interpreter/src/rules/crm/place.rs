@@ -127,8 +127,8 @@ pub fn findings(sentence: &Sentence) -> (Vec<Finding>, Vec<Finding>) {
             match country(&sentence.raw[at + len..], &words[len..]) {
                 Some(stated) if stated != code => {
                     // "Munich, France": one of them is wrong.
-                    cities.push(Finding::new(name, 0.5, sentence));
-                    countries.push(Finding::new(stated, 0.5, sentence));
+                    cities.push(Finding::new(name, 0.5, sentence).contradicted());
+                    countries.push(Finding::new(stated, 0.5, sentence).contradicted());
                 }
                 Some(_) => {
                     cities.push(Finding::new(name, 0.95, sentence));

@@ -100,6 +100,18 @@ fn conflicting_numbers_go_to_a_person_and_the_notes_win_the_value() {
 }
 
 #[test]
+fn a_contradiction_anywhere_keeps_every_field_below_automatic() {
+    // Four sure fields and one contradicted: the mean alone would pass.
+    let out = extract(
+        "Acme Robotics is a manufacturer of industrial machinery. Our factory runs three \
+         production lines. Headquartered in Munich, Germany, we have 120 employees.",
+        "Annual revenue of about €25 million. Since the merger: 150 employees.",
+    );
+    assert_eq!(field(&out, "employee_count"), 150);
+    assert!(out.field_confidence.values().all(|c| *c < 0.85), "{out:?}");
+}
+
+#[test]
 fn head_office_only_where_the_text_says_so() {
     let out = extract(
         "Based in Lyon. We sell to customers in Germany and Spain.",
