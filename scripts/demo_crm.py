@@ -16,7 +16,8 @@ import subprocess
 import sys
 import time
 
-from demo_client import request, wait_settled
+sys.dont_write_bytecode = True  # the shared helpers below leave no __pycache__ in scripts/
+from demo_client import request, wait_settled  # noqa: E402
 
 INGEST = os.environ.get("SLUICE_DEMO_INGEST", "http://127.0.0.1:8080")
 SECRET = os.environ["SLUICE_CRM_WEBHOOK_SECRET"]
