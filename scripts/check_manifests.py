@@ -8,8 +8,9 @@ each (for the Rust test that loads every container's configuration),
 validates the KEDA ScaledObjects against deploy/schemas, and checks the
 deployment's promises: probes, non-root and read-only root filesystems,
 disruption budgets, replicas and stream replicas per overlay, anti-affinity
-and limits in production, that only the ledger reaches Postgres and only
-ingest is reachable from outside, that every workflow's files are in its
+and limits in production, that only the ledger reaches Sluice's Postgres
+(the executor only the action targets' databases, in other namespaces) and
+only ingest is reachable from outside, that every workflow's files are in its
 ConfigMap and every consumer has a KEDA trigger.
 """
 
@@ -115,6 +116,17 @@ def check_keda(overlay, objects):
                 fail(overlay, f"no KEDA trigger for sluice-{stage}-{wf.name}")
 
 
+def target_databases_only(policy, rule, objects):
+    """The executor's postgres actions may reach Postgres in other
+    namespaces (the targets' own databases), never in Sluice's."""
+    own = {o["metadata"].get("namespace") for o in objects} - {None}
+    peers = rule.get("to", [])
+    names = [peer.get("namespaceSelector", {}).get("matchLabels", {}).get("kubernetes.io/metadata.name")
+             for peer in peers]
+    return (policy["spec"]["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": "sluice-executor"}}
+            and peers and all(n and n not in own for n in names) and all(set(p) == {"namespaceSelector"} for p in peers))
+
+
 def check_network(overlay, objects):
     policies = by_kind(objects, "NetworkPolicy")
     if not any(p["spec"]["podSelector"] == {} and not p["spec"].get("ingress") and not p["spec"].get("egress")
@@ -126,7 +138,8 @@ def check_network(overlay, objects):
                 fail(overlay, f"{name(p)} lets anything reach more than ingest")
         for rule in p["spec"].get("egress", []):
             if any(port.get("port") == 5432 for port in rule.get("ports", [])) and \
-                    p["spec"]["podSelector"] != {"matchLabels": {"sluice.dev/database": "true"}}:
+                    p["spec"]["podSelector"] != {"matchLabels": {"sluice.dev/database": "true"}} and \
+                    not target_databases_only(p, rule, objects):
                 fail(overlay, f"{name(p)} opens Postgres to more than the ledger")
     with_db = sorted(name(o) for o in by_kind(objects, "Deployment") + by_kind(objects, "Job")
                      if o["spec"]["template"]["metadata"].get("labels", {}).get("sluice.dev/database") == "true")

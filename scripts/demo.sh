@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # The demo: engines up, build, `sluice dev` (every service plus the example
-# booking service in one process), the sample WhatsApp messages, what became
-# of each, the booking service's count of bookings per idempotency key, and a
-# clean stop. Exits non-zero if any scenario ends somewhere unexpected or any
-# idempotency key was booked twice.
+# booking service and CRM in one process), the sample WhatsApp messages, what
+# became of each, the booking service's count of bookings per idempotency
+# key; then the second workflow, crm-enrichment: enrichment requests for the
+# example CRM's accounts, the account and its staged suggestion before and
+# after, and the review queue; and a clean stop. Exits non-zero if any
+# scenario ends somewhere unexpected, any idempotency key was booked twice or
+# an enrichment was written twice.
 #
 # Ports: SLUICE_DEMO_INGEST_PORT (8080), SLUICE_DEMO_BOOKING_PORT (8090),
 # SLUICE_DEMO_LEDGER_PORT (50051), SLUICE_DEMO_METRICS_PORT (9464, /metrics).
@@ -24,11 +27,16 @@ eval "$(bash scripts/dev-up.sh | sed 's/^/export /')"
 echo "demo: building" >&2
 cargo build --quiet -p sluice-cli
 
-# A fresh signing secret per run, shared by the demo client and ingest.
-export SLUICE_WHATSAPP_WEBHOOK_SECRET="whsec_$(python3 -c 'import base64,os;print(base64.b64encode(os.urandom(24)).decode())')"
+# Fresh signing secrets per run (one per source), shared by the demo clients and ingest.
+new_secret() { echo "whsec_$(python3 -c 'import base64,os;print(base64.b64encode(os.urandom(24)).decode())')"; }
+SLUICE_WHATSAPP_WEBHOOK_SECRET=$(new_secret)
+SLUICE_CRM_WEBHOOK_SECRET=$(new_secret)
+export SLUICE_WHATSAPP_WEBHOOK_SECRET SLUICE_CRM_WEBHOOK_SECRET
 # A fresh prefix and databases per run, so the counts are this run's alone.
 run_id=demo$(date +%s)
 export SLUICE_PREFIX=$run_id
+# The example CRM's database, which `sluice dev` creates next to its own.
+crm_db="${SLUICE_DATABASE_URL%/*}/sluice_${run_id}_crm"
 
 "$CARGO_TARGET_DIR/debug/sluice" dev \
   --database-url "$SLUICE_DATABASE_URL" --database-prefix "sluice_$run_id" \
@@ -41,7 +49,7 @@ stop() {
   kill -TERM "$dev_pid" 2>/dev/null || true
   wait "$dev_pid" 2>/dev/null || true
   # This run's databases: the demo leaves nothing behind but its log.
-  for db in "sluice_${run_id}_ledger" "sluice_${run_id}_booking"; do
+  for db in "sluice_${run_id}_ledger" "sluice_${run_id}_booking" "sluice_${run_id}_crm"; do
     psql -q "$SLUICE_DATABASE_URL" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
   done
 }
@@ -57,6 +65,29 @@ status=0
 SLUICE_DEMO_INGEST="http://127.0.0.1:$ingest_port" SLUICE_DEMO_BOOKING="http://127.0.0.1:$booking_port" \
   SLUICE_DEMO_METRICS="http://127.0.0.1:$metrics_port/metrics" \
   python3 scripts/demo_client.py || status=$?
+
+# The second workflow, crm-enrichment: declared in workflows/crm-enrichment,
+# no service code of its own. An applied enrichment, its repeats, a review,
+# an exception; the CRM's tables before and after.
+crm_state=$dev_dir/crm-demo.env
+rm -f "$crm_state"
+SLUICE_DEMO_INGEST="http://127.0.0.1:$ingest_port" SLUICE_DEMO_CRM_DB="$crm_db" \
+  SLUICE_DEMO_CRM_STATE="$crm_state" python3 scripts/demo_crm.py || status=$?
+echo
+echo "sluice review list --workflow crm-enrichment:"
+"$CARGO_TARGET_DIR/debug/sluice" review list --workflow crm-enrichment \
+  --ledger-url "http://127.0.0.1:$ledger_port" || status=$?
+# shellcheck disable=SC1090 # written by demo_crm.py: CRM_DEMO_EXECUTION, CRM_DEMO_ACCOUNT
+[[ -f $crm_state ]] && source "$crm_state"
+
+# ---- REVERT STEP GOES HERE -------------------------------------------------
+# Not part of the demo yet: `sluice executions revert` is being built. When it
+# exists, revert the applied enrichment ($CRM_DEMO_EXECUTION, account
+# $CRM_DEMO_ACCOUNT) and show the account back at its previous values, e.g.
+#   "$CARGO_TARGET_DIR/debug/sluice" executions revert "$CRM_DEMO_EXECUTION" \
+#     --reason "demo: wrong account" --ledger-url "http://127.0.0.1:$ledger_port"
+#   psql -qAt "$crm_db" -c "SELECT … FROM accounts WHERE account_id = '$CRM_DEMO_ACCOUNT'"
+# ----------------------------------------------------------------------------
 
 stop
 trap - EXIT

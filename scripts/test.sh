@@ -56,6 +56,14 @@ step "eval reservation (fake model)"
 cargo run -p sluice-cli --locked --quiet -- eval reservation --backend fake
 done_step "eval fake"
 
+step "eval crm-enrichment (extractor)"
+cargo run -p sluice-cli --locked --quiet -- eval crm-enrichment --backend rules
+done_step "eval crm rules"
+
+step "eval crm-enrichment (fake model)"
+cargo run -p sluice-cli --locked --quiet -- eval crm-enrichment --backend fake
+done_step "eval crm fake"
+
 step "deployment (scripts/check-deploy.sh)"
 # Dockerfile lint and build script, kustomize overlays against the
 # Kubernetes and KEDA schemas, every manifest value against its binary,

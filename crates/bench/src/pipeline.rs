@@ -40,7 +40,11 @@ impl Pipeline {
     ) -> anyhow::Result<Self> {
         let dbs = Databases::create(
             database_url,
-            &[format!("{prefix}_ledger"), format!("{prefix}_booking")],
+            &[
+                format!("{prefix}_ledger"),
+                format!("{prefix}_booking"),
+                format!("{prefix}_crm"),
+            ],
         )
         .await?;
         let any = "127.0.0.1:0".parse()?;
@@ -52,17 +56,20 @@ impl Pipeline {
             },
             ledger_database_url: dbs.url(0)?,
             booking_database_url: dbs.url(1)?,
+            crm_database_url: dbs.url(2)?,
             workflows_dir: repo.join("workflows"),
             sources_dir: repo.join("sources"),
             ingest_listen: any,
             booking_listen: any,
             ledger_listen: any,
             honour_idempotency_keys: false,
-            // Webhooks are not used here, but the source declares a secret.
-            env: vec![(
-                "SLUICE_WHATSAPP_WEBHOOK_SECRET".into(),
-                "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
-            )],
+            // Webhooks are not used here, but the sources declare secrets.
+            env: [
+                "SLUICE_WHATSAPP_WEBHOOK_SECRET",
+                "SLUICE_CRM_WEBHOOK_SECRET",
+            ]
+            .map(|name| (name.into(), "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into()))
+            .to_vec(),
             models: Default::default(),
             topology: None,
             executor_failpoint: None,

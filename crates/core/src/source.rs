@@ -150,6 +150,10 @@ mod tests {
             .expect("whatsapp");
         assert_eq!(whatsapp.workflows, ["reservation"]);
         insta::assert_json_snapshot!(whatsapp);
+        let crm = specs.iter().find(|s| s.name == "crm").expect("crm");
+        assert_eq!(crm.workflows, ["crm-enrichment"]);
+        assert!(crm.nats, "the CRM may also publish to sluice.in.crm.>");
+        insta::assert_json_snapshot!("parses_the_shipped_crm_source", crm);
     }
 
     #[test]

@@ -539,10 +539,29 @@ mod tests {
     }
 
     #[test]
+    fn parses_the_shipped_crm_workflow() {
+        let dir = reservation_dir().join("../crm-enrichment");
+        let spec = WorkflowSpec::load(&dir).expect("crm-enrichment spec");
+        let names: Vec<&str> = spec.actions.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(names, ["stage_enrichment", "update_account"], "saga order");
+        assert!(
+            spec.notify.is_none(),
+            "nobody is messaged about an enrichment"
+        );
+        assert!(
+            spec.actions
+                .iter()
+                .all(|a| a.compensation.as_deref() == Some("revert"))
+        );
+        insta::assert_json_snapshot!(spec);
+    }
+
+    #[test]
     fn loads_every_shipped_workflow() {
         let root = reservation_dir().join("..");
         let specs = WorkflowSpec::load_all(&root).expect("workflows/");
         assert!(specs.iter().any(|s| s.name == "reservation"));
+        assert!(specs.iter().any(|s| s.name == "crm-enrichment"));
         assert!(WorkflowSpec::load_all(Path::new("/nonexistent/workflows")).is_err());
     }
 

@@ -162,7 +162,10 @@ mod tests {
         let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
         let sources = Sources::load(
             &shipped(),
-            &env(&[("SLUICE_WHATSAPP_WEBHOOK_SECRET", secret)]),
+            &env(&[
+                ("SLUICE_WHATSAPP_WEBHOOK_SECRET", secret),
+                ("SLUICE_CRM_WEBHOOK_SECRET", secret),
+            ]),
         )
         .expect("sources");
         let whatsapp = sources.get("whatsapp").expect("whatsapp");
@@ -185,7 +188,10 @@ mod tests {
         );
         let err = Sources::load(
             &shipped(),
-            &env(&[("SLUICE_WHATSAPP_WEBHOOK_SECRET", "whsec_!!")]),
+            &env(&[
+                ("SLUICE_WHATSAPP_WEBHOOK_SECRET", "whsec_!!"),
+                ("SLUICE_CRM_WEBHOOK_SECRET", "whsec_!!"),
+            ]),
         )
         .expect_err("bad secret");
         assert!(!err.to_string().contains("whsec_!!"), "{err}");

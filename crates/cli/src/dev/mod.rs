@@ -1,6 +1,7 @@
-//! `sluice dev`: every service and the example booking service in one
-//! process, for a laptop or the demo.
+//! `sluice dev`: every service and the example booking service and CRM in
+//! one process, for a laptop or the demo.
 
+mod crm;
 mod services;
 pub mod stack;
 
@@ -18,15 +19,16 @@ use crate::CliConfig;
 /// Arguments of `sluice dev`.
 #[derive(Debug, Args)]
 pub struct DevArgs {
-    /// Postgres server; the ledger's and the booking service's databases are
-    /// created on it if absent [env: SLUICE_DATABASE_URL].
+    /// Postgres server; the ledger's, the booking service's and the example
+    /// CRM's databases are created on it if absent [env: SLUICE_DATABASE_URL].
     #[arg(
         long,
         env = "SLUICE_DATABASE_URL",
         default_value = "postgres://postgres@127.0.0.1:5432/postgres"
     )]
     pub database_url: String,
-    /// Name prefix of the two databases (`<prefix>_ledger`, `<prefix>_booking`).
+    /// Name prefix of the three databases (`<prefix>_ledger`,
+    /// `<prefix>_booking`, `<prefix>_crm`).
     #[arg(long, default_value = "sluice_dev")]
     pub database_prefix: String,
     /// Declared workflows.
@@ -69,11 +71,14 @@ pub async fn run(
         &format!("{}_booking", args.database_prefix),
     )
     .await?;
+    let crm_database_url =
+        ensure_database(&args.database_url, &format!("{}_crm", args.database_prefix)).await?;
     let options = StackOptions {
         nats: config.nats_options(),
         service_nats: Default::default(),
         ledger_database_url,
         booking_database_url,
+        crm_database_url,
         workflows_dir: args.workflows,
         sources_dir: args.sources,
         ingest_listen: args.ingest_listen,

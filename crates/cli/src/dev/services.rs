@@ -11,8 +11,9 @@ use super::stack::StackOptions;
 type Services = JoinSet<anyhow::Result<()>>;
 
 /// Starts the interpreter, gate, executor and notifier, pointed at the
-/// in-process ledger and, for the reservation workflow, the example booking
-/// service.
+/// in-process ledger, the example booking service (the reservation
+/// workflow's target) and the example CRM's database (every `postgres`
+/// action's).
 pub(super) async fn spawn_pipeline(
     options: &StackOptions,
     ledger_url: &str,
@@ -63,7 +64,7 @@ pub(super) async fn spawn_pipeline(
         },
         workflows_dir: options.workflows_dir.clone(),
         http_listen: None,
-        action_settings: booking_settings(booking_url)?,
+        action_settings: action_settings(options, booking_url)?,
         failpoint: options.executor_failpoint,
         ..Default::default()
     })
@@ -159,12 +160,17 @@ pub(super) async fn start_ingest(
 }
 
 /// The reservation workflow's `create_booking` action, pointed at the
-/// booking service this stack started.
-fn booking_settings(
+/// booking service this stack started, and the `postgres` actions at the
+/// example CRM.
+fn action_settings(
+    options: &StackOptions,
     booking_url: &str,
 ) -> anyhow::Result<std::collections::BTreeMap<String, toml::Table>> {
     let table: toml::Table = toml::from_str(&format!(
         "url = \"{booking_url}/bookings\"\nprobe_url = \"{booking_url}/bookings/by-key/{{key}}\"\n"
     ))?;
-    Ok([("create_booking".to_owned(), table)].into())
+    let mut settings =
+        super::crm::action_settings(&options.workflows_dir, &options.crm_database_url)?;
+    settings.insert("create_booking".to_owned(), table);
+    Ok(settings)
 }

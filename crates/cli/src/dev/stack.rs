@@ -1,4 +1,5 @@
-//! Every Sluice service, plus the example booking service, in one process.
+//! Every Sluice service, plus the example booking service and CRM, in one
+//! process.
 //!
 //! `sluice dev` runs this for a laptop or the demo; the end-to-end tests run
 //! the same wiring against a private prefix and fresh databases. Each service
@@ -33,6 +34,10 @@ pub struct StackOptions {
     pub ledger_database_url: String,
     /// The example booking service's database (migrated at start-up).
     pub booking_database_url: String,
+    /// The example CRM's database (`examples/crm/schema.sql` applied at
+    /// start-up): every `postgres` action that names no database of its
+    /// own writes there. Never the ledger's.
+    pub crm_database_url: String,
     /// Declared workflows.
     pub workflows_dir: PathBuf,
     /// Declared sources.
@@ -86,7 +91,8 @@ impl StackOptions {
 
 impl Stack {
     /// Provisions the topology, starts the ledger and the booking service,
-    /// then the five pipeline services and the dead-letter service.
+    /// prepares the example CRM, then the five pipeline services and the
+    /// dead-letter service.
     pub async fn start(options: StackOptions) -> anyhow::Result<Self> {
         let shutdown = CancellationToken::new();
         let mut services = JoinSet::new();
@@ -100,6 +106,7 @@ impl Stack {
         bus.provision(&topology).await.context("provisioning")?;
 
         let ledger = start_ledger(&options, &mut services, &shutdown).await?;
+        super::crm::prepare(&options.crm_database_url).await?;
         let ledger_url = format!("http://{ledger}");
         let booking = BookingService::spawn(
             booking_service::Options {

@@ -17,11 +17,13 @@ const MAPS: [&str; 3] = ["models", "channels", "action_settings"];
 
 /// Read by the telemetry guard of every binary, or resolved by reference
 /// (the example sources' webhook secrets).
-const OTHERS: [&str; 4] = [
+const OTHERS: [&str; 6] = [
     "SLUICE_LOG_FORMAT",
     "SLUICE_TRACE_FILTER",
     "SLUICE_WHATSAPP_WEBHOOK_SECRET",
     "SLUICE_WHATSAPP_WEBHOOK_SECRET_NEXT",
+    "SLUICE_CRM_WEBHOOK_SECRET",
+    "SLUICE_CRM_WEBHOOK_SECRET_NEXT",
 ];
 
 fn leaves(prefix: &str, value: &Value, out: &mut BTreeSet<String>) {

@@ -3,6 +3,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)] // a failed harness step should stop the test loudly
 
 mod cli;
+mod crm;
 mod deploy;
 mod dlq;
 mod docs;

@@ -66,8 +66,8 @@ async fn provision_creates_everything_and_is_idempotent() -> anyhow::Result<()> 
         .await?;
     let consumer_count = pipeline.info().await?.state.consumer_count;
     assert_eq!(
-        consumer_count, 4,
-        "one consumer per pipeline stage of the one workflow"
+        consumer_count, 8,
+        "one consumer per pipeline stage of each of the two workflows"
     );
     nats.cleanup().await
 }

@@ -14,12 +14,16 @@ use sluice_testkit::eventually::{check, eventually};
 use sluice_testkit::{TestDb, TestNats};
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+/// The crm source's own secret.
+const CRM_SECRET: &str = "whsec_c2x1aWNlLWNybS1maXh0dXJlLXNlY3JldC0wMDAwMDA=";
 
 pub struct Env {
     pub nats: TestNats,
     pub stack: Stack,
     http: reqwest::Client,
     secret: Secret,
+    /// The example CRM's database.
+    pub crm_db: TestDb,
     _dbs: (TestDb, TestDb),
 }
 
@@ -50,6 +54,7 @@ impl Env {
         edit: impl FnOnce(&mut StackOptions),
     ) -> anyhow::Result<Self> {
         let (ledger_db, booking_db) = (TestDb::new().await?, TestDb::new().await?);
+        let crm_db = TestDb::new().await?;
         let any = "127.0.0.1:0".parse()?;
         let mut options = StackOptions {
             nats: sluice_bus::NatsOptions {
@@ -60,13 +65,17 @@ impl Env {
             service_nats: Default::default(),
             ledger_database_url: ledger_db.url.clone(),
             booking_database_url: booking_db.url.clone(),
+            crm_database_url: crm_db.url.clone(),
             workflows_dir,
             sources_dir: repo("sources"),
             ingest_listen: any,
             booking_listen: any,
             ledger_listen: any,
             honour_idempotency_keys: false,
-            env: vec![("SLUICE_WHATSAPP_WEBHOOK_SECRET".into(), SECRET.into())],
+            env: vec![
+                ("SLUICE_WHATSAPP_WEBHOOK_SECRET".into(), SECRET.into()),
+                ("SLUICE_CRM_WEBHOOK_SECRET".into(), CRM_SECRET.into()),
+            ],
             models: Default::default(),
             topology: None,
             executor_failpoint: None,
@@ -96,6 +105,7 @@ impl Env {
             stack,
             http: reqwest::Client::new(),
             secret: Secret::parse(SECRET)?,
+            crm_db,
             _dbs: (ledger_db, booking_db),
         })
     }

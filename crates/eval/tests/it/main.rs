@@ -1,7 +1,8 @@
-//! The eval engine over the shipped reservation workflow and its cases.
+//! The eval engine over the shipped workflows and their cases.
 #![allow(clippy::expect_used, clippy::unwrap_used)] // a failed harness step should stop the test loudly
 
 mod broken;
+mod crm;
 mod shipped;
 
 use std::path::{Path, PathBuf};

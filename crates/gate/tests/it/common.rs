@@ -62,7 +62,8 @@ fn topology() -> Topology {
             max_deliver: 5,
             max_ack_pending: 100,
         },
-        ..Topology::new([WORKFLOW], ["whatsapp"])
+        // The service consumes every shipped workflow.
+        ..Topology::new([WORKFLOW, "crm-enrichment"], ["whatsapp"])
     }
 }
 

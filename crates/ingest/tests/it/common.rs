@@ -21,6 +21,8 @@ pub const WORKFLOW: &str = "reservation";
 pub const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 pub const NEXT_SECRET: &str = "whsec_c2x1aWNlLWluZ2VzdC1maXh0dXJlLXNlY3JldC0zMmI=";
 pub const UNKNOWN_SECRET: &str = "whsec_bm90LXRoZS1yaWdodC1zZWNyZXQtYXQtYWxs";
+/// The secret of the shipped crm source (ingest needs one per webhook source).
+pub const CRM_SECRET: &str = "whsec_c2x1aWNlLWNybS1maXh0dXJlLXNlY3JldC0wMDAwMDA=";
 
 pub fn sources_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../sources")
@@ -33,6 +35,7 @@ pub fn env() -> Vec<(String, String)> {
             "SLUICE_WHATSAPP_WEBHOOK_SECRET_NEXT".into(),
             NEXT_SECRET.into(),
         ),
+        ("SLUICE_CRM_WEBHOOK_SECRET".into(), CRM_SECRET.into()),
     ]
 }
 
@@ -54,7 +57,8 @@ pub fn topology() -> Topology {
             max_deliver: 3,
             max_ack_pending: 100,
         },
-        ..Topology::new([WORKFLOW], [SOURCE])
+        // Ingest attaches to the consumer of every shipped NATS source.
+        ..Topology::new([WORKFLOW, "crm-enrichment"], [SOURCE, "crm"])
     }
 }
 

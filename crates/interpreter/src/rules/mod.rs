@@ -5,6 +5,7 @@
 //! [`Registry`]; a workflow names it in `interpret.fallback` (and uses it as
 //! its primary backend with `interpret.backend = "rules"`).
 
+pub mod crm;
 pub mod reservation;
 
 use std::collections::BTreeMap;
@@ -100,10 +101,12 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// A registry with the extractors Sluice ships (`reservation`).
+    /// A registry with the extractors Sluice ships (`reservation`,
+    /// `crm-enrichment`).
     pub fn with_builtin() -> Self {
         let mut registry = Self::default();
         registry.register("reservation", Arc::new(reservation::ReservationExtractor));
+        registry.register("crm-enrichment", Arc::new(crm::CrmExtractor));
         registry
     }
 

@@ -47,7 +47,8 @@ fn topology() -> Topology {
             max_deliver: MAX_DELIVER,
             max_ack_pending: 100,
         },
-        ..Topology::new([WORKFLOW], ["whatsapp"])
+        // The service consumes every shipped workflow.
+        ..Topology::new([WORKFLOW, "crm-enrichment"], ["whatsapp"])
     }
 }
 

@@ -35,36 +35,40 @@ fn the_production_config_passes_the_servers_config_test() -> anyhow::Result<()> 
 
 /// Who may do what: one row per probe, one column per user in [`USERS`]
 /// order (ingest, interpreter, gate, executor, notifier, deadletter,
-/// provisioner, upstream_whatsapp, operator); `x` is allowed.
+/// provisioner, upstream_whatsapp, upstream_crm, operator); `x` is allowed.
 const EXPECTED: &str = "\
-pub sluice.in.whatsapp.probe                                        .  .  .  .  .  .  .  x  x
-pub sluice.stage.interpret.probe                                    x  .  .  .  .  .  .  .  x
-pub sluice.stage.gate.probe                                         .  x  .  .  .  .  .  .  x
-pub sluice.stage.execute.probe                                      .  .  x  .  .  .  .  .  x
-pub sluice.stage.notify.probe                                       .  .  x  x  .  .  .  .  x
-pub sluice.dlq.gate.probe                                           .  .  x  .  .  x  .  .  x
-pub sluice.events.completed.probe                                   .  x  x  x  x  .  .  .  x
-pub sluice.events.dead_lettered.probe                               .  x  x  x  x  x  .  .  x
-pub $KV.sluice-switches.probe                                       .  .  x  .  .  .  .  .  x
-pub $KV.sluice-conversations.probe                                  .  x  x  .  .  .  .  .  .
-pub $JS.API.STREAM.INFO.SLUICE_PIPELINE                             .  .  .  .  .  x  x  .  x
-pub $JS.API.CONSUMER.LIST.SLUICE_PIPELINE                           .  .  .  .  .  x  .  .  x
-pub $JS.API.STREAM.CREATE.SLUICE_PIPELINE                           .  .  .  .  .  .  x  .  x
-pub $JS.API.CONSUMER.CREATE.SLUICE_PIPELINE.probe                   .  .  .  .  .  .  x  .  x
-pub $JS.API.CONSUMER.INFO.SLUICE_PIPELINE.sluice-interpret-reservation .  x  .  .  .  .  x  .  x
-pub $JS.API.CONSUMER.MSG.NEXT.SLUICE_PIPELINE.sluice-notify-reservation .  .  .  .  x  .  .  .  x
-pub $JS.API.CONSUMER.INFO.SLUICE_INGEST.sluice-ingest-whatsapp      x  .  .  .  .  .  x  .  x
-pub $JS.API.STREAM.MSG.GET.SLUICE_PIPELINE                          .  .  .  .  .  x  .  .  x
-pub $JS.API.STREAM.INFO.SLUICE_DLQ                                  .  .  .  .  .  x  x  .  x
-pub $JS.ACK.SLUICE_PIPELINE.sluice-gate-reservation.probe           .  .  x  .  .  .  .  .  x
-sub sluice.stage.gate.reservation                                   .  .  .  .  .  .  .  .  .
-sub sluice.in.whatsapp.probe                                        .  .  .  .  .  .  .  .  .
-sub sluice.events.completed.reservation                             .  .  .  .  .  .  .  x  x
-sub sluice.events.completed.other                                   .  .  .  .  .  .  .  .  x
-sub _INBOX.probe                                                    .  .  .  .  .  .  .  .  .
-sub _INBOX_gate.probe                                               .  .  x  .  .  .  .  .  .
-sub _INBOX_ingest.probe                                             x  .  .  .  .  .  .  .  .
-sub $JS.API.>                                                       .  .  .  .  .  .  .  .  .";
+pub sluice.in.whatsapp.probe                                                .  .  .  .  .  .  .  x  .  x
+pub sluice.in.crm.probe                                                     .  .  .  .  .  .  .  .  x  x
+pub sluice.stage.interpret.probe                                            x  .  .  .  .  .  .  .  .  x
+pub sluice.stage.gate.probe                                                 .  x  .  .  .  .  .  .  .  x
+pub sluice.stage.execute.probe                                              .  .  x  .  .  .  .  .  .  x
+pub sluice.stage.notify.probe                                               .  .  x  x  .  .  .  .  .  x
+pub sluice.dlq.gate.probe                                                   .  .  x  .  .  x  .  .  .  x
+pub sluice.events.completed.probe                                           .  x  x  x  x  .  .  .  .  x
+pub sluice.events.dead_lettered.probe                                       .  x  x  x  x  x  .  .  .  x
+pub $KV.sluice-switches.probe                                               .  .  x  .  .  .  .  .  .  x
+pub $KV.sluice-conversations.probe                                          .  x  x  .  .  .  .  .  .  .
+pub $JS.API.STREAM.INFO.SLUICE_PIPELINE                                     .  .  .  .  .  x  x  .  .  x
+pub $JS.API.CONSUMER.LIST.SLUICE_PIPELINE                                   .  .  .  .  .  x  .  .  .  x
+pub $JS.API.STREAM.CREATE.SLUICE_PIPELINE                                   .  .  .  .  .  .  x  .  .  x
+pub $JS.API.CONSUMER.CREATE.SLUICE_PIPELINE.probe                           .  .  .  .  .  .  x  .  .  x
+pub $JS.API.CONSUMER.INFO.SLUICE_PIPELINE.sluice-interpret-reservation      .  x  .  .  .  .  x  .  .  x
+pub $JS.API.CONSUMER.MSG.NEXT.SLUICE_PIPELINE.sluice-notify-reservation     .  .  .  .  x  .  .  .  .  x
+pub $JS.API.CONSUMER.MSG.NEXT.SLUICE_PIPELINE.sluice-execute-crm-enrichment .  .  .  x  .  .  .  .  .  x
+pub $JS.API.CONSUMER.INFO.SLUICE_INGEST.sluice-ingest-whatsapp              x  .  .  .  .  .  x  .  .  x
+pub $JS.API.CONSUMER.INFO.SLUICE_INGEST.sluice-ingest-crm                   x  .  .  .  .  .  x  .  .  x
+pub $JS.API.STREAM.MSG.GET.SLUICE_PIPELINE                                  .  .  .  .  .  x  .  .  .  x
+pub $JS.API.STREAM.INFO.SLUICE_DLQ                                          .  .  .  .  .  x  x  .  .  x
+pub $JS.ACK.SLUICE_PIPELINE.sluice-gate-reservation.probe                   .  .  x  .  .  .  .  .  .  x
+sub sluice.stage.gate.reservation                                           .  .  .  .  .  .  .  .  .  .
+sub sluice.in.whatsapp.probe                                                .  .  .  .  .  .  .  .  .  .
+sub sluice.events.completed.reservation                                     .  .  .  .  .  .  .  x  .  x
+sub sluice.events.completed.crm-enrichment                                  .  .  .  .  .  .  .  .  x  x
+sub sluice.events.completed.other                                           .  .  .  .  .  .  .  .  .  x
+sub _INBOX.probe                                                            .  .  .  .  .  .  .  .  .  .
+sub _INBOX_gate.probe                                                       .  .  x  .  .  .  .  .  .  .
+sub _INBOX_ingest.probe                                                     x  .  .  .  .  .  .  .  .  .
+sub $JS.API.>                                                               .  .  .  .  .  .  .  .  .  .";
 
 /// One probe: `pub` or `sub`, and the subject.
 fn probes() -> Vec<(String, String)> {
@@ -135,7 +139,7 @@ fn table(refused: &[BTreeSet<String>]) -> String {
                 .iter()
                 .map(|r| if r.contains(&key) { "." } else { "x" })
                 .collect();
-            format!("{key:<67} {}", cells.join("  "))
+            format!("{key:<75} {}", cells.join("  "))
         })
         .collect::<Vec<_>>()
         .join("\n")
@@ -202,6 +206,23 @@ async fn each_service_works_with_its_own_user_and_nothing_more() -> anyhow::Resu
     let id = ExecutionId::derive("whatsapp", "wamid.perm2", "reservation").to_string();
     env.settles_in(&id, "COMPLETED").await?;
 
+    // A CRM enrichment over NATS, by the CRM's own user, into the example CRM.
+    let crm = server
+        .options("upstream_crm")
+        .connect("upstream-crm")
+        .await?;
+    let enrichment = serde_json::json!({"id": "evt-perm4", "account_id": "acc-42",
+        "website_text": "We have 40 employees.", "sales_notes": ""});
+    async_nats::jetstream::new(crm)
+        .publish(
+            "sluice.in.crm.perm4",
+            serde_json::to_vec(&enrichment)?.into(),
+        )
+        .await?
+        .await?;
+    let id = ExecutionId::derive("crm", "evt-perm4", "crm-enrichment").to_string();
+    env.settles_in(&id, "COMPLETED").await?;
+
     // A message no stage can read (an envelope version from the future) is
     // dead-lettered by the interpreter, indexed by the dead-letter service
     // and announced.
@@ -251,12 +272,14 @@ async fn each_service_works_with_its_own_user_and_nothing_more() -> anyhow::Resu
         .filter(|c| c["num_pending"].is_u64())
         .filter_map(|c| c["name"].as_str())
         .collect();
-    for stage in ["interpret", "gate", "execute", "notify"] {
-        let name = format!("sluice-{stage}-reservation");
-        assert!(
-            consumers.contains(name.as_str()),
-            "{name} not in {consumers:?}"
-        );
+    for workflow in ["reservation", "crm-enrichment"] {
+        for stage in ["interpret", "gate", "execute", "notify"] {
+            let name = format!("sluice-{stage}-{workflow}");
+            assert!(
+                consumers.contains(name.as_str()),
+                "{name} not in {consumers:?}"
+            );
+        }
     }
 
     // Nothing the pipeline did was refused along the way.
@@ -272,7 +295,7 @@ async fn each_service_works_with_its_own_user_and_nothing_more() -> anyhow::Resu
     let table = table(&observed);
     let columns: Vec<&str> = USERS.iter().map(|u| &u[..2]).collect();
     println!(
-        "service × subject (x allowed, . refused)\n{:<67} {}\n{table}",
+        "service × subject (x allowed, . refused)\n{:<75} {}\n{table}",
         USERS.join(" "),
         columns.join(" ")
     );

@@ -15,7 +15,7 @@ use sluice_bus::{NatsOptions, NatsTlsOptions};
 use crate::stack::repo;
 
 /// Every user `deploy/nats/sluice-account.conf` declares.
-pub const USERS: [&str; 9] = [
+pub const USERS: [&str; 10] = [
     "ingest",
     "interpreter",
     "gate",
@@ -24,6 +24,7 @@ pub const USERS: [&str; 9] = [
     "deadletter",
     "provisioner",
     "upstream_whatsapp",
+    "upstream_crm",
     "operator",
 ];
 
