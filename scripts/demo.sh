@@ -80,14 +80,24 @@ echo "sluice review list --workflow crm-enrichment:"
 # shellcheck disable=SC1090 # written by demo_crm.py: CRM_DEMO_EXECUTION, CRM_DEMO_ACCOUNT
 [[ -f $crm_state ]] && source "$crm_state"
 
-# ---- REVERT STEP GOES HERE -------------------------------------------------
-# Not part of the demo yet: `sluice executions revert` is being built. When it
-# exists, revert the applied enrichment ($CRM_DEMO_EXECUTION, account
-# $CRM_DEMO_ACCOUNT) and show the account back at its previous values, e.g.
-#   "$CARGO_TARGET_DIR/debug/sluice" executions revert "$CRM_DEMO_EXECUTION" \
-#     --reason "demo: wrong account" --ledger-url "http://127.0.0.1:$ledger_port"
-#   psql -qAt "$crm_db" -c "SELECT … FROM accounts WHERE account_id = '$CRM_DEMO_ACCOUNT'"
-# ----------------------------------------------------------------------------
+# A person undoes the applied enrichment: the saga's compensations run in
+# reverse order, each once under `<key>:compensate`; asked twice, nothing more.
+if [[ -n ${CRM_DEMO_EXECUTION:-} ]]; then
+  account_row() {
+    psql -qAt "$crm_db" -c "SELECT industry, employee_count, hq_city FROM accounts WHERE account_id = '$CRM_DEMO_ACCOUNT'"
+  }
+  echo
+  echo "account $CRM_DEMO_ACCOUNT before the revert: $(account_row)"
+  for attempt in first second; do
+    echo "sluice executions revert $CRM_DEMO_EXECUTION --reason \"demo: merged into the wrong account\" ($attempt time):"
+    "$CARGO_TARGET_DIR/debug/sluice" executions revert "$CRM_DEMO_EXECUTION" \
+      --reason "demo: merged into the wrong account" \
+      --ledger-url "http://127.0.0.1:$ledger_port" || status=$?
+  done
+  echo "account $CRM_DEMO_ACCOUNT after the revert:  $(account_row)"
+  echo "staged suggestions left for it: $(psql -qAt "$crm_db" -c "SELECT count(*) FROM enrichment_staging WHERE account_id = '$CRM_DEMO_ACCOUNT'")"
+  echo "compensations in the CRM's key table: $(psql -qAt "$crm_db" -c "SELECT count(*) FROM sluice_effects WHERE key LIKE '%:compensate'")"
+fi
 
 stop
 trap - EXIT

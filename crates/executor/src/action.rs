@@ -14,6 +14,10 @@ use crate::connector::{Applied, Probed};
 use crate::service::Inner;
 use crate::settings::{ActionSettings, Target};
 
+/// The longest a delivery waits before asking again about a key someone
+/// else holds.
+const IN_PROGRESS_RECHECK: Duration = Duration::from_secs(1);
+
 /// One action, rendered and ready to claim.
 pub(crate) struct Action<'a> {
     pub(crate) envelope: &'a Envelope,
@@ -76,12 +80,15 @@ impl Action<'_> {
             BeginOutcome::InProgress {
                 lease_expires_at, ..
             } => {
-                // Someone holds the key: this delivery must not act too.
+                // Someone holds the key: this delivery must not act too. It
+                // looks again soon rather than at the lease's end: a live
+                // holder usually finishes in milliseconds, and the repeat
+                // then answers with its result.
                 prevented_duplicate(Layer::Ledger, Stage::Execute);
                 let left = (lease_expires_at - chrono::Utc::now())
                     .to_std()
                     .unwrap_or_default();
-                Step::Wait(left + Duration::from_millis(100))
+                Step::Wait(left.min(IN_PROGRESS_RECHECK) + Duration::from_millis(100))
             }
             BeginOutcome::Unknown { reason, last_owner } => {
                 self.expired_unknown(inner, reason, last_owner).await?

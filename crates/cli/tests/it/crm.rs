@@ -13,18 +13,18 @@ use sqlx::PgPool;
 
 use crate::stack::Env;
 
-const MINUTE: Duration = Duration::from_secs(60);
+pub(crate) const MINUTE: Duration = Duration::from_secs(60);
 const WORKFLOW: &str = "crm-enrichment";
-const WEBSITE: &str = "Acme Robotics is a manufacturer of industrial machinery. Our factory \
+pub(crate) const WEBSITE: &str = "Acme Robotics is a manufacturer of industrial machinery. Our factory \
     runs three production lines. Headquartered in Munich, Germany, we have 120 employees.";
-const NOTES: &str = "Annual revenue of about €25 million.";
+pub(crate) const NOTES: &str = "Annual revenue of about €25 million.";
 
-fn event(id: &str, account: &str, website: &str, notes: &str) -> Value {
+pub(crate) fn event(id: &str, account: &str, website: &str, notes: &str) -> Value {
     json!({ "id": id, "account_id": account, "website_text": website, "sales_notes": notes })
 }
 
 /// Publishes `event` to `<prefix>.in.crm.<id>` and returns its execution id.
-async fn publish(env: &Env, event: &Value) -> anyhow::Result<String> {
+pub(crate) async fn publish(env: &Env, event: &Value) -> anyhow::Result<String> {
     let id = event["id"].as_str().unwrap_or_default();
     let subject = format!("{}.in.crm.{id}", env.nats.subjects.prefix());
     env.nats
@@ -36,7 +36,7 @@ async fn publish(env: &Env, event: &Value) -> anyhow::Result<String> {
 }
 
 /// Waits until the execution is in `state`; shows where it is if not.
-async fn settles(env: &Env, id: &str, state: &str) -> anyhow::Result<Value> {
+pub(crate) async fn settles(env: &Env, id: &str, state: &str) -> anyhow::Result<Value> {
     match env.settles_in(id, state).await {
         Ok(execution) => Ok(execution),
         Err(e) => {
@@ -50,7 +50,7 @@ async fn scalar(pool: &PgPool, sql: &'static str, bind: &str) -> anyhow::Result<
     Ok(sqlx::query_scalar(sql).bind(bind).fetch_one(pool).await?)
 }
 
-async fn account(pool: &PgPool, id: &str) -> anyhow::Result<Value> {
+pub(crate) async fn account(pool: &PgPool, id: &str) -> anyhow::Result<Value> {
     scalar(
         pool,
         "SELECT jsonb_build_object('industry', industry, 'employee_count', employee_count, \
@@ -61,7 +61,7 @@ async fn account(pool: &PgPool, id: &str) -> anyhow::Result<Value> {
     .await
 }
 
-async fn count(pool: &PgPool, sql: &'static str, bind: &str) -> anyhow::Result<i64> {
+pub(crate) async fn count(pool: &PgPool, sql: &'static str, bind: &str) -> anyhow::Result<i64> {
     Ok(sqlx::query_scalar(sql).bind(bind).fetch_one(pool).await?)
 }
 

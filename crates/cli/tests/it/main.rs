@@ -4,6 +4,7 @@
 
 mod cli;
 mod crm;
+mod crm_revert;
 mod deploy;
 mod dlq;
 mod docs;

@@ -121,3 +121,34 @@ async fn an_early_delivery_is_retried_until_the_gate_move_is_visible() -> anyhow
     assert_eq!(env.booking_counts().await?["total"], 1);
     env.stop().await
 }
+
+#[tokio::test]
+async fn a_duplicate_behind_a_live_holder_finishes_soon_after_it() -> anyhow::Result<()> {
+    // A one-minute lease and a target that takes 1.5 s: the duplicate finds
+    // the key held, and must not sit out the lease before it looks again
+    // (the wait below gives up long before the lease would end).
+    let env = Env::start(Setup {
+        timeout_ms: 5_000,
+        lease_ms: 60_000,
+        ..Setup::default()
+    })
+    .await?;
+    env.faults(serde_json::json!({"bookings": {"latency_ms": 1_500}}))
+        .await?;
+    let envelope = env.submit(contract("wamid.held")).await?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    env.publish(&envelope, "1").await?;
+    let (_, again) = eventually("the duplicate's notify message", WAIT, || async {
+        let (m, e) = env.notified().await?;
+        let id = m.headers.get("Nats-Msg-Id").map(|v| v.as_str().to_owned());
+        eventually::check(
+            id == Some(format!("{}:notify:1", envelope.execution_id)),
+            || format!("{id:?}"),
+        )?;
+        Ok((m, e))
+    })
+    .await?;
+    assert!(again.actions[0].prevented_duplicate);
+    assert_eq!(env.booking_counts().await?["total"], 1);
+    env.stop().await
+}
