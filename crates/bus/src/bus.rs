@@ -62,8 +62,25 @@ impl Bus {
 
     /// Creates or reconciles every stream, the switches bucket and the
     /// consumers `topology` declares.
+    ///
+    /// Every step creates or checks, so the whole is retried while JetStream
+    /// is not answering yet (a cluster still electing its meta leader, a
+    /// server just restarted): about half a minute, then the error.
     pub async fn provision(&self, topology: &Topology) -> Result<Provisioned, Error> {
-        provision::provision(&self.js, &self.subjects, topology).await
+        use backon::{ExponentialBuilder, Retryable as _};
+        let attempt = || provision::provision(&self.js, &self.subjects, topology);
+        attempt
+            .retry(
+                ExponentialBuilder::default()
+                    .with_min_delay(std::time::Duration::from_millis(200))
+                    .with_max_delay(std::time::Duration::from_secs(3))
+                    .with_max_times(12),
+            )
+            .when(Error::is_not_ready)
+            .notify(|err, after| {
+                tracing::warn!(error = %err, ?after, "JetStream not ready; provisioning again");
+            })
+            .await
     }
 
     /// A publisher for stage hand-offs.

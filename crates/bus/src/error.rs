@@ -2,6 +2,27 @@
 
 use async_nats::jetstream::context::PublishError;
 
+impl Error {
+    /// Whether JetStream did not answer in time or is not serving yet (no
+    /// responders, no meta leader): worth asking again, unlike a refusal.
+    pub fn is_not_ready(&self) -> bool {
+        let source = match self {
+            Error::Stream { source, .. }
+            | Error::Consumer { source, .. }
+            | Error::Bucket { source, .. } => source.to_string(),
+            _ => return false,
+        };
+        [
+            "timed out",
+            "no responders",
+            "not enabled",
+            "temporarily unavailable",
+        ]
+        .iter()
+        .any(|hint| source.contains(hint))
+    }
+}
+
 /// Everything that can go wrong talking to JetStream through the bus.
 ///
 /// Variants say *which* resource failed so that a service's log line (and an
@@ -109,4 +130,29 @@ pub enum Error {
     /// A configuration value is out of range.
     #[error("invalid bus configuration: {0}")]
     Config(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Error;
+
+    #[test]
+    fn only_an_unanswered_jetstream_is_worth_asking_again() {
+        let stream = |why: &str| Error::Stream {
+            stream: "SLUICE_INGEST".into(),
+            source: why.into(),
+        };
+        assert!(stream("jetstream request timed out").is_not_ready());
+        assert!(stream("JetStream system temporarily unavailable").is_not_ready());
+        assert!(
+            !stream("stream name already in use with a different configuration").is_not_ready()
+        );
+        assert!(
+            !Error::Connect {
+                url: "x".into(),
+                reason: "timed out".into()
+            }
+            .is_not_ready()
+        );
+    }
 }
