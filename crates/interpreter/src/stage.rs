@@ -100,7 +100,7 @@ impl Pass<'_> {
             }
             Err(e) => return retry("read execution", &e),
         };
-        let mut at = match state {
+        let at = match state {
             State::Validated | State::Retried | State::Replayed => {
                 let detail = self.request_detail();
                 if let Err(outcome) = self
@@ -129,29 +129,24 @@ impl Pass<'_> {
             interpretation,
             reused,
         } = stored;
-        if at == State::ModelRequested {
-            let detail = completed_detail(&interpretation, reused);
-            if let Err(outcome) = self
-                .transition(at, State::ModelCompleted, detail, None)
-                .await
-            {
-                return outcome;
-            }
-            at = State::ModelCompleted;
-        }
-        if at == State::ModelCompleted {
-            let detail = json!({
-                "confidence": interpretation.confidence,
-                "proposed_action": interpretation.proposed_action,
-                "carried_over": interpretation.carried_over,
-                "fallback_reason": interpretation.fallback_reason,
-            });
-            if let Err(outcome) = self
-                .transition(at, State::OutputValidated, detail, None)
-                .await
-            {
-                return outcome;
-            }
+        let validated = json!({
+            "confidence": interpretation.confidence,
+            "proposed_action": interpretation.proposed_action,
+            "carried_over": interpretation.carried_over,
+            "fallback_reason": interpretation.fallback_reason,
+        });
+        // The answer was validated before it was stored, so both moves are
+        // known now: one round trip, one transaction.
+        let moves = match at {
+            State::ModelRequested => vec![
+                (State::ModelCompleted, completed_detail(&interpretation, reused)),
+                (State::OutputValidated, validated),
+            ],
+            State::ModelCompleted => vec![(State::OutputValidated, validated)],
+            _ => Vec::new(),
+        };
+        if let Err(outcome) = self.path(at, moves).await {
+            return outcome;
         }
         envelope.interpretation = Some(interpretation);
         let published = self
@@ -190,7 +185,46 @@ impl Pass<'_> {
         detail: Value,
         exception_reason: Option<String>,
     ) -> Result<(), Outcome> {
-        let t = Transition {
+        let t = self.move_of(from, to, detail, exception_reason);
+        self.ctx
+            .ledger
+            .record_transition(&t)
+            .await
+            .map(|_| ())
+            .map_err(|e| retry("record transition", &e))
+    }
+
+    /// Records `moves` in order from `from`, all in one call (a path), with
+    /// [`Pass::transition`]'s refusal rule. Nothing to do when empty.
+    async fn path(&self, from: State, moves: Vec<(State, Value)>) -> Result<(), Outcome> {
+        let mut at = from;
+        let path: Vec<Transition> = moves
+            .into_iter()
+            .map(|(to, detail)| {
+                let t = self.move_of(at, to, detail, None);
+                at = to;
+                t
+            })
+            .collect();
+        if path.is_empty() {
+            return Ok(());
+        }
+        self.ctx
+            .ledger
+            .record_path(&path)
+            .await
+            .map(|_| ())
+            .map_err(|e| retry("record transitions", &e))
+    }
+
+    fn move_of(
+        &self,
+        from: State,
+        to: State,
+        detail: Value,
+        exception_reason: Option<String>,
+    ) -> Transition {
+        Transition {
             execution_id: self.execution_id,
             from: Some(from),
             to,
@@ -200,13 +234,7 @@ impl Pass<'_> {
             exception_reason,
             final_outcome: None,
             origin: Origin::default(),
-        };
-        self.ctx
-            .ledger
-            .record_transition(&t)
-            .await
-            .map(|_| ())
-            .map_err(|e| retry("record transition", &e))
+        }
     }
 
     /// Stops for a person: NEEDS_REVIEW, announced, nothing to the gate.
