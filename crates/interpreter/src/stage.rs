@@ -139,7 +139,10 @@ impl Pass<'_> {
         // known now: one round trip, one transaction.
         let moves = match at {
             State::ModelRequested => vec![
-                (State::ModelCompleted, completed_detail(&interpretation, reused)),
+                (
+                    State::ModelCompleted,
+                    completed_detail(&interpretation, reused),
+                ),
                 (State::OutputValidated, validated),
             ],
             State::ModelCompleted => vec![(State::OutputValidated, validated)],
