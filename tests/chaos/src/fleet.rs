@@ -187,6 +187,28 @@ impl Fleet {
             .collect()
     }
 
+    /// Each service's peak resident memory in KiB (`VmHWM`), of the process
+    /// running now: since its last start, so a service the schedule killed
+    /// shows only its latest life.
+    pub fn peak_rss_kib(&self) -> Vec<(&'static str, u64)> {
+        self.lock()
+            .iter()
+            .filter_map(|p| {
+                let pid = p.child.as_ref()?.id();
+                let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+                let kib = status
+                    .lines()
+                    .find_map(|l| l.strip_prefix("VmHWM:"))?
+                    .trim()
+                    .trim_end_matches("kB")
+                    .trim()
+                    .parse()
+                    .ok()?;
+                Some((p.spec.name, kib))
+            })
+            .collect()
+    }
+
     /// Stops every process (SIGCONT first, then SIGTERM, then SIGKILL).
     pub fn shutdown(&self) {
         let mut procs = self.lock();

@@ -29,6 +29,8 @@ pub struct Figures {
     pub starts: Vec<(&'static str, u32)>,
     /// Seconds of each phase.
     pub phases: Vec<(&'static str, f64)>,
+    /// Peak resident memory per service, KiB (of its latest start).
+    pub peak_rss_kib: Vec<(&'static str, u64)>,
     /// The commit the harness was built from (when known).
     pub commit: String,
 }
@@ -50,6 +52,15 @@ pub fn write(dir: &Path, figures: &Figures, verdicts: &[Verdict], log: &Log) -> 
     log.line(format!("summary: faults {:?}", figures.faults));
     log.line(format!("summary: process starts {:?}", figures.starts));
     log.line(format!("summary: phases (s) {:?}", figures.phases));
+    let mib: Vec<String> = figures
+        .peak_rss_kib
+        .iter()
+        .map(|(name, kib)| format!("{name} {:.1}", *kib as f64 / 1024.0))
+        .collect();
+    log.line(format!(
+        "summary: peak RSS per service, MiB (since its last start): {}",
+        mib.join(", ")
+    ));
     for v in verdicts {
         let mark = if v.held { "PASS" } else { "FAIL" };
         log.line(format!("{mark} {} {}: {}", v.id, v.title, v.summary));
@@ -68,6 +79,7 @@ pub fn write(dir: &Path, figures: &Figures, verdicts: &[Verdict], log: &Log) -> 
         "not_accepted": figures.not_accepted,
         "faults": figures.faults,
         "process_starts": figures.starts.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<String, Value>>(),
+        "peak_rss_kib": figures.peak_rss_kib.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<String, Value>>(),
         "phases_s": figures.phases.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<String, Value>>(),
         "invariants": verdicts.iter().map(|v| json!({
             "id": v.id, "title": v.title, "held": v.held,

@@ -181,6 +181,7 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
         not_accepted: sent.refused.len() + sent.never_accepted.len(),
         faults: chaos.applied.lock().map(|a| a.clone()).unwrap_or_default(),
         starts: fleet.starts(),
+        peak_rss_kib: fleet.peak_rss_kib(),
         phases,
         commit,
     };
