@@ -65,7 +65,7 @@ impl Env {
     pub async fn start(setup: Setup) -> anyhow::Result<Self> {
         let nats = TestNats::new().await?;
         let bus = Bus::new(nats.client.clone(), nats.subjects.clone());
-        bus.provision(&topology(setup.ack_wait)).await?;
+        bus.provision(&topology(WORKFLOW, setup.ack_wait)).await?;
         let ledger_db = TestDb::new().await?;
         let ledger = TestLedger::start(&ledger_db).await?;
         let booking_db = TestDb::new().await?;
@@ -81,24 +81,9 @@ impl Env {
         )
         .await?;
         let options = Options {
-            nats: sluice_bus::NatsOptions {
-                url: nats.url.clone(),
-                prefix: nats.subjects.prefix().to_owned(),
-                ..Default::default()
-            },
-            ledger: LedgerOptions {
-                url: format!("http://{}", ledger.addr),
-                ..LedgerOptions::default()
-            },
-            http_listen: None,
-            concurrency: 4,
-            fetch_wait_ms: 300,
-            grace_ms: 2_000,
-            retry_base_ms: 50,
-            retry_max_ms: 500,
             lease_ms: setup.lease_ms,
             failpoint: setup.failpoint,
-            ..Options::default()
+            ..options(&nats, &ledger)
         };
         let mut env = Self {
             nats,
@@ -260,6 +245,23 @@ impl Env {
         Ok((message, envelope))
     }
 
+    /// Waits for the notify hand-off of `envelope` published under
+    /// `generation` (its `Nats-Msg-Id`), and returns what it carries.
+    pub async fn notified_as(
+        &self,
+        envelope: &Envelope,
+        generation: &str,
+    ) -> anyhow::Result<Envelope> {
+        let wanted = format!("{}:notify:{generation}", envelope.execution_id);
+        eventually(&format!("notify message {wanted}"), WAIT, || async {
+            let (m, e) = self.notified().await?;
+            let id = m.headers.get("Nats-Msg-Id").map(|v| v.as_str().to_owned());
+            eventually::check(id.as_deref() == Some(wanted.as_str()), || format!("{id:?}"))?;
+            Ok(e)
+        })
+        .await
+    }
+
     /// The announcements on `<prefix>.events.<state>.reservation`.
     pub async fn announced(&self, state: State) -> anyhow::Result<Value> {
         let stream = self
@@ -282,7 +284,31 @@ impl Env {
     }
 }
 
-fn topology(ack_wait: Duration) -> Topology {
+/// An in-process executor's options against this test's broker and ledger,
+/// with short waits and fast retries.
+pub fn options(nats: &TestNats, ledger: &TestLedger) -> Options {
+    Options {
+        nats: sluice_bus::NatsOptions {
+            url: nats.url.clone(),
+            prefix: nats.subjects.prefix().to_owned(),
+            ..Default::default()
+        },
+        ledger: LedgerOptions {
+            url: format!("http://{}", ledger.addr),
+            ..LedgerOptions::default()
+        },
+        http_listen: None,
+        concurrency: 4,
+        fetch_wait_ms: 300,
+        grace_ms: 2_000,
+        retry_base_ms: 50,
+        retry_max_ms: 500,
+        ..Options::default()
+    }
+}
+
+/// Streams with an hour's retention and `workflow`'s consumers.
+pub fn topology(workflow: &str, ack_wait: Duration) -> Topology {
     let hour = Duration::from_secs(3600);
     let stream = StreamSettings::new(hour, Duration::from_secs(120));
     Topology {
@@ -298,7 +324,7 @@ fn topology(ack_wait: Duration) -> Topology {
             max_deliver: 30,
             max_ack_pending: 100,
         },
-        ..Topology::new([WORKFLOW], Vec::<String>::new())
+        ..Topology::new([workflow], Vec::<String>::new())
     }
 }
 

@@ -45,16 +45,7 @@ async fn books_once_and_a_redelivery_is_a_prevented_duplicate() -> anyhow::Resul
     // The same execute message again, on a new generation so JetStream does
     // not drop it: the ledger answers COMPLETED and nothing is booked.
     env.publish(&envelope, "1").await?;
-    let (_, again) = eventually("second notify message", WAIT, || async {
-        let (m, e) = env.notified().await?;
-        let id = m.headers.get("Nats-Msg-Id").map(|v| v.as_str().to_owned());
-        eventually::check(
-            id == Some(format!("{}:notify:1", envelope.execution_id)),
-            || format!("{id:?}"),
-        )?;
-        Ok((m, e))
-    })
-    .await?;
+    let again = env.notified_as(&envelope, "1").await?;
     assert!(again.actions[0].prevented_duplicate);
     assert_eq!(again.actions[0].external_id, record.external_id);
     assert_eq!(env.booking_counts().await?["total"], 1);
@@ -138,16 +129,7 @@ async fn a_duplicate_behind_a_live_holder_finishes_soon_after_it() -> anyhow::Re
     let envelope = env.submit(contract("wamid.held")).await?;
     tokio::time::sleep(Duration::from_millis(300)).await;
     env.publish(&envelope, "1").await?;
-    let (_, again) = eventually("the duplicate's notify message", WAIT, || async {
-        let (m, e) = env.notified().await?;
-        let id = m.headers.get("Nats-Msg-Id").map(|v| v.as_str().to_owned());
-        eventually::check(
-            id == Some(format!("{}:notify:1", envelope.execution_id)),
-            || format!("{id:?}"),
-        )?;
-        Ok((m, e))
-    })
-    .await?;
+    let again = env.notified_as(&envelope, "1").await?;
     assert!(again.actions[0].prevented_duplicate);
     assert_eq!(env.booking_counts().await?["total"], 1);
     env.stop().await

@@ -5,15 +5,17 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use sluice_bus::{Bus, ConsumerSettings, StreamSettings, StreamsConfig, Topology};
+use sluice_bus::Bus;
 use sluice_core::pipeline::{GateDecision, Interpretation, Verdict};
 use sluice_core::{CorrelationId, Envelope, Stage, State, WorkflowSpec};
-use sluice_executor::{Executor, LedgerOptions, Options};
+use sluice_executor::Executor;
 use sluice_ledger::{Origin, REVERT_GENERATION, Transition};
 use sluice_testkit::{TestDb, TestLedger, TestNats, eventually};
 use sqlx::PgPool;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+
+use crate::common::{options, topology};
 
 const WORKFLOW: &str = "enrich";
 const WAIT: Duration = Duration::from_secs(20);
@@ -78,24 +80,8 @@ impl Env {
     async fn start() -> anyhow::Result<Self> {
         let nats = TestNats::new().await?;
         let bus = Bus::new(nats.client.clone(), nats.subjects.clone());
-        let hour = Duration::from_secs(3600);
-        let stream = StreamSettings::new(hour, Duration::from_secs(120));
-        bus.provision(&Topology {
-            streams: StreamsConfig {
-                ingest: stream,
-                pipeline: stream,
-                dead_letter: stream,
-                advisories: stream,
-                events: stream,
-            },
-            consumers: ConsumerSettings {
-                ack_wait: Duration::from_secs(10),
-                max_deliver: 30,
-                max_ack_pending: 100,
-            },
-            ..Topology::new([WORKFLOW], Vec::<String>::new())
-        })
-        .await?;
+        bus.provision(&topology(WORKFLOW, Duration::from_secs(10)))
+            .await?;
         let ledger_db = TestDb::new().await?;
         let ledger = TestLedger::start(&ledger_db).await?;
         let crm_db = TestDb::new().await?;
@@ -107,24 +93,7 @@ impl Env {
         ] {
             sqlx::query(sql).execute(&crm).await?;
         }
-        let options = Options {
-            nats: sluice_bus::NatsOptions {
-                url: nats.url.clone(),
-                prefix: nats.subjects.prefix().to_owned(),
-                ..Default::default()
-            },
-            ledger: LedgerOptions {
-                url: format!("http://{}", ledger.addr),
-                ..LedgerOptions::default()
-            },
-            http_listen: None,
-            concurrency: 4,
-            fetch_wait_ms: 300,
-            grace_ms: 2_000,
-            retry_base_ms: 50,
-            retry_max_ms: 500,
-            ..Options::default()
-        };
+        let options = options(&nats, &ledger);
         let executor = Executor::with_workflows(options, vec![workflow(&crm_db.url)?]).await?;
         let shutdown = CancellationToken::new();
         let executor = tokio::spawn(executor.run(shutdown.clone()));
