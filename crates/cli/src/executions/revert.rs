@@ -172,10 +172,15 @@ fn summary(
         "asked by {} at {} ({})",
         revert.requested_by, revert.requested_at, revert.reason
     );
-    if revert.started {
-        writeln!(out, "revert of execution {id} recorded, {asked}")?;
-    } else {
-        writeln!(out, "execution {id} was already being reverted, {asked}")?;
+    match (revert.started, state) {
+        (true, _) => writeln!(out, "revert of execution {id} recorded, {asked}")?,
+        (false, State::Compensated) if revert.state == State::Compensated => {
+            writeln!(
+                out,
+                "execution {id} was already reverted, {asked}; nothing changed"
+            )?;
+        }
+        (false, _) => writeln!(out, "execution {id} was already being reverted, {asked}")?,
     }
     for undo in &revert.undo {
         writeln!(out, "  undo {} (key {})", undo.action, undo.key)?;
@@ -190,11 +195,10 @@ fn summary(
                 let action = r.get("action").and_then(Value::as_str).unwrap_or("?");
                 let again = r.get("prevented_duplicate").and_then(Value::as_bool) == Some(true);
                 let note = if again { " (already done before)" } else { "" };
-                writeln!(
-                    out,
-                    "  {action}: restored {}{note}",
-                    r.get("restored").unwrap_or(&Value::Null)
-                )?;
+                match r.get("restored").filter(|v| !v.is_null()) {
+                    Some(values) => writeln!(out, "  {action}: restored {values}{note}")?,
+                    None => writeln!(out, "  {action}: its row removed{note}")?,
+                }
             }
         }
         other => writeln!(out, "execution {id} is {other}")?,
