@@ -174,6 +174,7 @@ impl EvalWorkflow {
             Reading::Interpreted(interpretation) => {
                 let facts = Facts {
                     source: &envelope.source,
+                    data: &envelope.data,
                     interpretation: &interpretation,
                     now: at,
                     switched_off: None,

@@ -137,6 +137,7 @@ fn correct(
     vouched.confidence = 1.0;
     let facts = Facts {
         source: &envelope.source,
+        data: &envelope.data,
         interpretation: &vouched,
         now: Utc::now(),
         switched_off: None,

@@ -191,6 +191,7 @@ impl Gate {
         };
         let facts = Facts {
             source: &envelope.source,
+            data: &envelope.data,
             interpretation,
             now: self.inner.clock.now(),
             switched_off,

@@ -24,13 +24,14 @@ pub(crate) const RULES: &[Rule] = &[
     party_size,
     confidence,
     irreversible,
+    super::evidence::evidence_in_source,
     spot_check,
 ];
 
 const DATE_FORMAT: &str = "%Y-%m-%d";
 const TIME_FORMAT: &str = "%H:%M";
 
-fn check(rule: &str, effect: Effect, detail: impl Into<String>) -> Option<Check> {
+pub(super) fn check(rule: &str, effect: Effect, detail: impl Into<String>) -> Option<Check> {
     Some(Check {
         result: RuleResult {
             rule: rule.to_owned(),

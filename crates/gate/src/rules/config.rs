@@ -18,6 +18,18 @@ pub struct GateRules {
     /// Whether an irreversible workflow may act without review when the
     /// confidence reaches the auto threshold (`irreversible_auto = true`).
     pub irreversible_auto: bool,
+    /// Quotes that must occur in the upstream text
+    /// (`evidence_in_source = { evidence = "evidence", source = [...] }`).
+    pub evidence_in_source: Option<EvidenceRule>,
+}
+
+/// Where a contract keeps its evidence and which payload fields it quotes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvidenceRule {
+    /// The contract field holding `{ field: "quote", … }`.
+    pub evidence: String,
+    /// The payload's text fields the quotes must come from.
+    pub source: Vec<String>,
 }
 
 /// Accepted party sizes; above `max` a person decides, below `min` the user
@@ -64,6 +76,18 @@ impl GateRules {
                     rules.irreversible_auto = value
                         .as_bool()
                         .ok_or("gate.rules.irreversible_auto must be a boolean")?;
+                }
+                "evidence_in_source" => {
+                    let evidence = value
+                        .get("evidence")
+                        .and_then(toml::Value::as_str)
+                        .ok_or("gate.rules.evidence_in_source.evidence must name a field")?
+                        .to_owned();
+                    let source = value.get("source").ok_or_else(|| {
+                        "gate.rules.evidence_in_source.source must list payload fields".to_owned()
+                    })?;
+                    let source = strings("evidence_in_source.source", source)?;
+                    rules.evidence_in_source = Some(EvidenceRule { evidence, source });
                 }
                 other => return Err(format!("unknown gate rule {other:?}")),
             }

@@ -21,22 +21,28 @@
 //!   approve an action no connector implements. It is never `auto`.
 //! - Irreversible workflows go to review unless `gate.rules.irreversible_auto
 //!   = true` *and* the confidence reaches the auto threshold.
-//! - Free-text fields (`notes`, `name`) are never read by any rule.
+//! - Free-text fields (`notes`, `name`) are never read by any rule, except
+//!   that `evidence_in_source` checks each quoted piece of evidence occurs in
+//!   the upstream text it claims to quote (a model inventing its evidence
+//!   goes to *review*).
 //! - `gate.spot_check_rate` sends that share of the decisions that would
 //!   run without a person to review anyway (rule `spot_check`), so someone
 //!   keeps looking at what the model does when it is sure of itself.
 
 mod checks;
 pub mod config;
+mod evidence;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_evidence;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use sluice_core::WorkflowSpec;
 use sluice_core::pipeline::{GateDecision, Interpretation, RuleResult, Verdict};
 
-pub use config::{GateRules, OpeningHours, PartySize};
+pub use config::{EvidenceRule, GateRules, OpeningHours, PartySize};
 
 /// A workflow compiled for the gate: its spec, rules and timezone.
 #[derive(Debug, Clone)]
@@ -88,6 +94,9 @@ impl Policy {
 pub struct Facts<'a> {
     /// The envelope's source.
     pub source: &'a str,
+    /// The upstream payload, exactly as accepted: what evidence is checked
+    /// against.
+    pub data: &'a serde_json::Value,
     /// The interpreter's validated reading.
     pub interpretation: &'a Interpretation,
     /// "Now", from the gate's clock.

@@ -50,6 +50,7 @@ fn interpretation(contract: Value, confidence: f64, action: &str) -> Interpretat
 fn run_with(policy: &Policy, i: &Interpretation, switched_off: Option<&str>) -> super::Evaluation {
     let facts = Facts {
         source: "whatsapp",
+        data: &Value::Null,
         interpretation: i,
         now: now(),
         switched_off,
@@ -180,6 +181,7 @@ fn sources_not_feeding_the_workflow_are_rejected() {
     let i = interpretation(contract(), 0.99, "create_booking");
     let facts = Facts {
         source: "email",
+        data: &Value::Null,
         interpretation: &i,
         now: now(),
         switched_off: None,
@@ -245,6 +247,7 @@ fn spot_checks_send_the_sampled_share_of_auto_decisions_to_review() {
     let at = |sample: f64| {
         let facts = Facts {
             source: "whatsapp",
+            data: &Value::Null,
             interpretation: &i,
             now: now(),
             switched_off: None,
