@@ -233,12 +233,14 @@ impl Action<'_> {
         reason: String,
         last_owner: String,
     ) -> Result<Step, sluice_ledger::Error> {
+        // A target that can say whether it holds the key: an HTTP status
+        // endpoint, or a postgres target's own key row.
         let probe = matches!(
             self.settings.target,
             Target::Http {
                 probe_url: Some(_),
                 ..
-            }
+            } | Target::Postgres(_)
         );
         if self.spec.on_ambiguous != AmbiguityPolicy::Probe || !probe {
             let mut step = self.unknown(reason, "ledger_unknown");

@@ -6,6 +6,7 @@ mod common;
 mod crash;
 mod execute;
 mod failures;
+mod pg_crash;
 mod postgres;
 mod process_kill;
 mod saga;

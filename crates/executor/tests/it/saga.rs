@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use sluice_bus::Bus;
 use sluice_core::pipeline::{GateDecision, Interpretation, Verdict};
 use sluice_core::{CorrelationId, Envelope, Stage, State, WorkflowSpec};
-use sluice_executor::Executor;
+use sluice_executor::{Executor, Options};
 use sluice_ledger::{Origin, REVERT_GENERATION, Transition};
 use sluice_testkit::{TestDb, TestLedger, TestNats, eventually};
 use sqlx::PgPool;
@@ -66,10 +66,10 @@ body = {{ id = "{{account_id}}", industry = "{{industry}}", employees = "{{emplo
     Ok(WorkflowSpec::parse(&text, "saga test")?)
 }
 
-struct Env {
+pub(crate) struct Env {
     nats: TestNats,
     bus: Bus,
-    ledger: TestLedger,
+    pub(crate) ledger: TestLedger,
     crm: PgPool,
     shutdown: CancellationToken,
     executor: JoinHandle<sluice_executor::Result<sluice_bus::Stopped>>,
@@ -78,6 +78,13 @@ struct Env {
 
 impl Env {
     async fn start() -> anyhow::Result<Self> {
+        Self::start_with(|_, _| {}).await
+    }
+
+    /// Starts with the executor's options and the workflow changed by `edit`.
+    pub(crate) async fn start_with(
+        edit: impl FnOnce(&mut Options, &mut WorkflowSpec),
+    ) -> anyhow::Result<Self> {
         let nats = TestNats::new().await?;
         let bus = Bus::new(nats.client.clone(), nats.subjects.clone());
         bus.provision(&topology(WORKFLOW, Duration::from_secs(10)))
@@ -93,8 +100,10 @@ impl Env {
         ] {
             sqlx::query(sql).execute(&crm).await?;
         }
-        let options = options(&nats, &ledger);
-        let executor = Executor::with_workflows(options, vec![workflow(&crm_db.url)?]).await?;
+        let mut options = options(&nats, &ledger);
+        let mut spec = workflow(&crm_db.url)?;
+        edit(&mut options, &mut spec);
+        let executor = Executor::with_workflows(options, vec![spec]).await?;
         let shutdown = CancellationToken::new();
         let executor = tokio::spawn(executor.run(shutdown.clone()));
         Ok(Self {
@@ -110,7 +119,7 @@ impl Env {
 
     /// Records the execution up to `AUTO_ACTION_PENDING` and hands it to
     /// the executor, as the gate would.
-    async fn submit(&self, account: &str, hash: &str) -> anyhow::Result<Envelope> {
+    pub(crate) async fn submit(&self, account: &str, hash: &str) -> anyhow::Result<Envelope> {
         let contract = json!({ "account_id": account, "source_hash": hash,
                                "industry": "logistics", "employees": 250 });
         let mut envelope = Envelope::new(
@@ -183,7 +192,11 @@ impl Env {
         Ok(())
     }
 
-    async fn wait_state(&self, envelope: &Envelope, state: State) -> anyhow::Result<Vec<Value>> {
+    pub(crate) async fn wait_state(
+        &self,
+        envelope: &Envelope,
+        state: State,
+    ) -> anyhow::Result<Vec<Value>> {
         eventually(&format!("execution in {state}"), WAIT, || async {
             let (now, journal) = self
                 .ledger
@@ -202,13 +215,13 @@ impl Env {
         .await
     }
 
-    async fn scalar(&self, sql: &str) -> anyhow::Result<Value> {
+    pub(crate) async fn scalar(&self, sql: &str) -> anyhow::Result<Value> {
         Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
             .fetch_one(&self.crm)
             .await?)
     }
 
-    async fn stop(self) -> anyhow::Result<()> {
+    pub(crate) async fn stop(self) -> anyhow::Result<()> {
         self.shutdown.cancel();
         tokio::time::timeout(Duration::from_secs(10), self.executor).await???;
         self.nats.cleanup().await?;
@@ -238,9 +251,9 @@ fn to_states(journal: &[Value]) -> Vec<&str> {
     journal.iter().filter_map(|j| j["to"].as_str()).collect()
 }
 
-const ACCOUNT: &str = "SELECT jsonb_build_object('industry', industry, 'employees', employees) \
+pub(crate) const ACCOUNT: &str = "SELECT jsonb_build_object('industry', industry, 'employees', employees) \
                        FROM accounts WHERE id = 'acc-1'";
-const STAGED: &str = "SELECT to_jsonb(count(*)) FROM staging";
+pub(crate) const STAGED: &str = "SELECT to_jsonb(count(*)) FROM staging";
 
 #[tokio::test]
 async fn a_second_action_failing_for_good_compensates_the_first() -> anyhow::Result<()> {
