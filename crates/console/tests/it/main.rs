@@ -1,0 +1,4 @@
+//! Integration tests of the review console: a real ledger on a fresh
+//! database, the console on an ephemeral port, driven over HTTP.
+
+mod harness;
