@@ -1,4 +1,6 @@
 //! Integration tests of the review console: a real ledger on a fresh
 //! database, the console on an ephemeral port, driven over HTTP.
 
+mod decisions;
 mod harness;
+mod sign_in;
