@@ -24,6 +24,17 @@ button{margin-top:.5rem;padding:.3rem 1rem}
 :focus{outline:3px solid #36c;outline-offset:2px}
 ";
 
+/// The stylesheet's CSP source (`sha256-<base64>`), so the policy allows
+/// exactly this inline style and nothing else.
+pub fn style_hash() -> String {
+    use base64::Engine as _;
+    let digest = ring::digest::digest(&ring::digest::SHA256, STYLE.as_bytes());
+    format!(
+        "sha256-{}",
+        base64::engine::general_purpose::STANDARD.encode(digest.as_ref())
+    )
+}
+
 /// A whole HTML page.
 pub fn page(title: &str, session: Option<&Session>, body: Markup) -> Markup {
     html! {

@@ -124,3 +124,38 @@ async fn signing_out_ends_the_session() -> anyhow::Result<()> {
     assert_eq!(after.status(), StatusCode::SEE_OTHER);
     Ok(())
 }
+
+#[tokio::test]
+async fn pages_forbid_scripts_framing_and_caching() -> anyhow::Result<()> {
+    use base64::Engine as _;
+
+    let console = Console::start().await?;
+    let resp = console.get("/sign-in", None).await?;
+    let header = |name: &str| {
+        resp.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let policy = header("content-security-policy");
+    assert!(policy.contains("default-src 'none'"), "{policy}");
+    assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+    assert_eq!(header("x-frame-options"), "DENY");
+    assert_eq!(header("cache-control"), "no-store");
+    // The policy allows exactly the stylesheet the page carries.
+    let html = resp.text().await?;
+    let style = html
+        .split_once("<style>")
+        .and_then(|(_, rest)| rest.split_once("</style>"))
+        .map(|(style, _)| style)
+        .unwrap_or_default();
+    let digest = ring::digest::digest(&ring::digest::SHA256, style.as_bytes());
+    let hash = base64::engine::general_purpose::STANDARD.encode(digest.as_ref());
+    assert!(!style.is_empty());
+    assert!(
+        policy.contains(&format!("style-src 'sha256-{hash}'")),
+        "{policy}"
+    );
+    Ok(())
+}
