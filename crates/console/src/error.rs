@@ -23,6 +23,15 @@ pub enum Error {
     /// The ledger refused or failed a call.
     #[error(transparent)]
     Ledger(#[from] sluice_ledger::Error),
+    /// NATS could not be reached or refused a publish.
+    #[error(transparent)]
+    Bus(#[from] sluice_bus::Error),
+    /// The item was approved but the execution could not be resumed.
+    #[error("approved, but resuming the execution failed ({0}); approve again to resume it")]
+    Resume(String),
+    /// The item cannot be approved from here.
+    #[error("{0}")]
+    Conflict(String),
     /// The system's random number generator failed.
     #[error("cannot draw a random session id")]
     Random,
@@ -54,7 +63,8 @@ impl Error {
                 _ => StatusCode::BAD_GATEWAY,
             },
             Error::Ledger(sluice_ledger::Error::NotFound(_)) => StatusCode::NOT_FOUND,
-            Error::Ledger(_) => StatusCode::BAD_GATEWAY,
+            Error::Ledger(_) | Error::Bus(_) | Error::Resume(_) => StatusCode::BAD_GATEWAY,
+            Error::Conflict(_) => StatusCode::CONFLICT,
             Error::Random | Error::Io { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

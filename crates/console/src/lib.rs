@@ -5,7 +5,8 @@
 //! the console keeps the token in a server-side session and makes every
 //! ledger call with it, so the ledger's roles and audit trail see the
 //! operator, never the console. Pages: the open queue, one item's handoff
-//! in plain language, and the reject and escalate decisions.
+//! in plain language, and the decisions: approve (resuming the execution
+//! at the execute stage over NATS), reject and escalate.
 //!
 //! - [`options`]: the typed configuration.
 //! - [`session`]: in-memory sessions with their CSRF tokens.
@@ -21,6 +22,7 @@ pub mod state;
 
 use std::net::SocketAddr;
 
+use sluice_bus::Bus;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -37,9 +39,11 @@ pub struct Service {
 }
 
 impl Service {
-    /// Binds `options.listen` and checks the ledger options (TLS files).
+    /// Binds `options.listen`, checks the ledger options (TLS files) and
+    /// connects to NATS.
     pub async fn bind(options: Options) -> Result<Self> {
         options.ledger.client_options()?;
+        let bus = Bus::connect(&options.nats, "sluice-console").await?;
         let listener = TcpListener::bind(options.listen)
             .await
             .map_err(|source| Error::Io {
@@ -49,6 +53,7 @@ impl Service {
         let state = AppState {
             sessions: Sessions::new(options.session_ttl()),
             ledger: options.ledger.clone(),
+            bus,
             secure_cookie: options.secure_cookie,
         };
         Ok(Self { listener, state })

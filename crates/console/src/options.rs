@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+pub use sluice_bus::NatsOptions;
 pub use sluice_ledger::LedgerOptions;
 
 /// Everything the review console needs.
@@ -12,6 +13,8 @@ pub use sluice_ledger::LedgerOptions;
 pub struct Options {
     /// Where the console's pages are served.
     pub listen: SocketAddr,
+    /// NATS, to resume an approved execution at the execute stage.
+    pub nats: NatsOptions,
     /// The ledger; each operator's own token replaces `ledger.token` for
     /// the calls made on their behalf.
     pub ledger: LedgerOptions,
@@ -27,6 +30,7 @@ impl Default for Options {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8070)),
+            nats: NatsOptions::default(),
             ledger: LedgerOptions::default(),
             session_ttl_ms: 8 * 60 * 60 * 1_000,
             secure_cookie: false,

@@ -1,5 +1,6 @@
 //! The console's pages and the routes to them.
 
+pub mod approve;
 pub mod handoff;
 pub mod item;
 pub mod layout;
@@ -29,6 +30,7 @@ pub fn router(state: AppState) -> Router {
         .route("/sign-out", post(sign_in::sign_out))
         .route("/reviews", get(queue::list))
         .route("/reviews/{id}", get(item::show))
+        .route("/reviews/{id}/approve", post(approve::approve))
         .route("/reviews/{id}/reject", post(item::reject))
         .route("/reviews/{id}/escalate", post(item::escalate))
         .layer(map_response(hardened))

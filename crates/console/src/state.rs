@@ -1,5 +1,6 @@
 //! What every handler shares.
 
+use sluice_bus::Bus;
 use sluice_ledger::LedgerOptions;
 
 use crate::session::Sessions;
@@ -11,6 +12,8 @@ pub struct AppState {
     pub sessions: Sessions,
     /// How to reach the ledger (the token comes from each operator).
     pub ledger: LedgerOptions,
+    /// The installation's NATS, where approvals resume executions.
+    pub bus: Bus,
     /// Whether cookies are marked `Secure`.
     pub secure_cookie: bool,
 }

@@ -10,7 +10,7 @@ use sluice_ledger::{AuditRecord, Decision, ReviewDecision, ReviewItem, ReviewSta
 
 use crate::auth::SignedIn;
 use crate::error::{Error, Result};
-use crate::pages::{handoff, layout};
+use crate::pages::{approve, handoff, layout};
 use crate::session::Session;
 
 /// A decision form.
@@ -20,6 +20,24 @@ pub struct DecisionForm {
     csrf: String,
     #[serde(default)]
     reason: String,
+}
+
+impl DecisionForm {
+    /// The reason, once the CSRF token, the role and the reason itself are
+    /// checked; nothing is done otherwise.
+    pub fn checked(self, signed_in: &SignedIn) -> Result<String> {
+        signed_in.check_csrf(&self.csrf)?;
+        if !signed_in.session.may_decide() {
+            return Err(Error::Forbidden(
+                "only reviewers and admins decide review items",
+            ));
+        }
+        let reason = self.reason.trim();
+        if reason.is_empty() {
+            return Err(Error::BadRequest("a decision needs a reason"));
+        }
+        Ok(reason.to_owned())
+    }
 }
 
 /// `GET /reviews/{id}`.
@@ -33,8 +51,8 @@ pub async fn show(signed_in: SignedIn, Path(id): Path<i64>) -> Result<Html<Strin
         (summary(&item))
         (handoff::render(&item.handoff))
         (decision(&item))
-        @if item.status == ReviewStatus::Open && session.may_decide() {
-            (forms(session, item.id))
+        @if session.may_decide() {
+            (forms(session, &item))
         }
         (trail(&audit))
     };
@@ -133,7 +151,9 @@ fn decision(item: &ReviewItem) -> Markup {
     }
 }
 
-fn forms(session: &Session, id: i64) -> Markup {
+fn forms(session: &Session, item: &ReviewItem) -> Markup {
+    let id = item.id;
+    let resumable = approve::resumable(item);
     let form = |verb: &str, label: &str, help: &str| {
         let field = format!("{verb}-reason");
         html! {
@@ -146,13 +166,30 @@ fn forms(session: &Session, id: i64) -> Markup {
             }
         }
     };
+    if item.status == ReviewStatus::Approved && resumable {
+        return html! {
+            section aria-labelledby="decide" {
+                h2 id="decide" { "Resume" }
+                (form("approve", "Resume the execution",
+                    "Only needed if resuming failed after the approval; a second resume never repeats the action."))
+            }
+        };
+    }
+    if item.status != ReviewStatus::Open {
+        return html! {};
+    }
     html! {
         section aria-labelledby="decide" {
             h2 id="decide" { "Decide" }
+            @if resumable {
+                (form("approve", "Approve", "Runs the proposed action as understood above, once. Say why."))
+            } @else {
+                p { "This request was not understood, so it cannot be approved here: reject or escalate it." }
+            }
             (form("reject", "Reject", "Closes the execution; nothing is done. Say why."))
             (form("escalate", "Escalate", "Hands the case to someone outside Sluice. Say why."))
-            p { "Approving (with corrections) is not in the console yet: use "
-                code { "sluice review approve " (id) " --reason …" } "." }
+            p { "Correcting fields before approving is not in the console yet: use "
+                code { "sluice review approve " (id) " --set field=value --reason …" } "." }
         }
     }
 }

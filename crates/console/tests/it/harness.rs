@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use sluice_console::{Options, Service};
 use sluice_core::{ExecutionId, State};
 use sluice_ledger::{NewReviewItem, Origin, ReviewItem, ReviewKind, TokenTable, Transition};
-use sluice_testkit::{TestDb, TestLedger};
+use sluice_testkit::{TestDb, TestLedger, TestNats};
 use tokio_util::sync::CancellationToken;
 
 pub const SERVICE: &str = "service-token-0123456789";
@@ -20,6 +20,9 @@ pub const ADMIN: &str = "admin-token-0123456789ab";
 /// The console under test, its ledger and an HTTP client.
 pub struct Console {
     pub ledger: TestLedger,
+    /// The broker, under a prefix of this test's own (no streams until
+    /// [`Console::provision`]).
+    pub nats: TestNats,
     pub base: String,
     pub http: reqwest::Client,
     shutdown: CancellationToken,
@@ -40,6 +43,7 @@ impl Console {
         )
         .parse()?;
         let ledger = TestLedger::start_with(&db, tokens, Some(SERVICE)).await?;
+        let nats = TestNats::new().await?;
         let mut options = Options {
             listen: "127.0.0.1:0".parse()?,
             session_ttl_ms: u64::try_from(ttl.as_millis())?,
@@ -47,6 +51,8 @@ impl Console {
             ..Options::default()
         };
         options.ledger.url = format!("http://{}", ledger.addr);
+        options.nats.url = nats.url.clone();
+        options.nats.prefix = nats.subjects.prefix().to_owned();
         let service = Service::bind(options).await?;
         let base = format!("http://{}", service.local_addr()?);
         let shutdown = CancellationToken::new();
@@ -56,6 +62,7 @@ impl Console {
             .build()?;
         Ok(Self {
             ledger,
+            nats,
             base,
             http,
             shutdown,
