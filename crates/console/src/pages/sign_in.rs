@@ -1,6 +1,8 @@
 //! Signing in with a ledger token (checked by the ledger's `WhoAmI`) and
 //! signing out.
 
+use std::time::Duration;
+
 use axum::extract::{Form, State};
 use axum::http::StatusCode;
 use axum::http::header::SET_COOKIE;
@@ -102,8 +104,13 @@ pub async fn sign_out(
     Ok(([(SET_COOKIE, cookie)], Redirect::to("/sign-in")).into_response())
 }
 
+/// A person is waiting on every call: fail in seconds rather than retry
+/// for a minute (unless the options say otherwise).
+const TIMEOUT: Duration = Duration::from_secs(5);
+const RETRIES: usize = 2;
+
 fn client(state: &AppState, token: &str) -> Result<LedgerClient> {
-    let mut options = state.ledger.client_options()?;
+    let mut options = state.ledger.client_options_with(TIMEOUT, RETRIES)?;
     options.token = Some(token.to_owned());
     Ok(LedgerClient::connect(options)?)
 }
