@@ -172,4 +172,24 @@ mod tests {
         assert!(html.contains("max_party"));
         assert!(html.contains("approve, correct or reject book_table"));
     }
+
+    #[test]
+    fn the_executor_handoff_warns_when_the_effect_is_unknown() {
+        let html = render(&json!({
+            "requested": {"text": "book for 4", "from": "+34600000000"},
+            "collected": {"party_size": 4},
+            "actions_attempted": ["create_booking"],
+            "systems_returned": [{"status": 504}],
+            "stopped_at": {"action": "create_booking"},
+            "why_stopped": "timeout after the request was sent",
+            "effect_unknown": true,
+            "decision_needed": "check the target system",
+        }))
+        .into_string();
+        assert!(html.contains("<blockquote>book for 4</blockquote>"));
+        assert!(html.contains("may or may not have happened"));
+        assert!(html.contains("not given"), "no per-field confidence");
+        assert!(html.contains("504"));
+        assert!(!html.contains("No action was attempted"));
+    }
 }

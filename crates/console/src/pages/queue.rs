@@ -97,4 +97,33 @@ mod tests {
         assert_eq!(age(now, now - Duration::hours(52)), "2d 4h");
         assert_eq!(age(now, now + Duration::hours(1)), "0s");
     }
+
+    #[test]
+    fn an_item_past_its_due_time_is_marked_overdue() {
+        let now = Utc::now();
+        let mut item = ReviewItem {
+            id: 7,
+            execution_id: uuid::Uuid::nil(),
+            generation: "0".into(),
+            workflow: "reservation".into(),
+            correlation_id: "c".into(),
+            kind: sluice_ledger::ReviewKind::Review,
+            handoff: serde_json::Value::Null,
+            status: ReviewStatus::Open,
+            sla_due_at: Some(now - Duration::minutes(5)),
+            created_at: now - Duration::hours(1),
+            decided_at: None,
+            decided_by: None,
+            decision_reason: None,
+            corrections: None,
+            manually_corrected: false,
+        };
+        let cell = sla(now, &item).into_string();
+        assert!(
+            cell.contains(r#"class="overdue""#) && cell.contains("overdue by 5m"),
+            "{cell}"
+        );
+        item.sla_due_at = Some(now + Duration::minutes(30));
+        assert_eq!(sla(now, &item).into_string(), "<td>in 30m</td>");
+    }
 }
