@@ -61,6 +61,7 @@ fn documented_by_code() -> (BTreeSet<String>, BTreeSet<String>) {
     vars.extend(names::<sluice_executor::Options>("_"));
     vars.extend(names::<sluice_notifier::Options>("_"));
     vars.extend(names::<sluice_deadletter::Options>("_"));
+    vars.extend(names::<sluice_console::Options>("_"));
     vars.extend(names::<sluice_cli::CliConfig>("_"));
     let mut flags = BTreeSet::from(["--config".to_owned()]);
     let ledger = sluice_ledger::cli::Cli::command();

@@ -1,0 +1,7 @@
+//! Integration tests of the review console: a real ledger on a fresh
+//! database, the console on an ephemeral port, driven over HTTP.
+
+mod approve;
+mod decisions;
+mod harness;
+mod sign_in;
