@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use async_nats::jetstream::message::StreamMessage;
+use sluice_core::pipeline::Interpretation;
 use sluice_core::subjects::StreamKind;
 use sluice_core::{Envelope, Stage, State};
 use sluice_ledger::{JournalEntry, LedgerClient, Origin, Transition};
@@ -127,4 +128,30 @@ pub async fn named_events(
         .iter()
         .map(|m| Ok(serde_json::from_slice(&m.payload)?))
         .collect()
+}
+
+/// A validated reading of `contract` as the deterministic extractor would
+/// record it, with overall `confidence`, proposing `action`; no per-field
+/// confidence, no usage. Set other fields on the result where a test needs
+/// them.
+pub fn interpretation(
+    contract: serde_json::Value,
+    confidence: f64,
+    action: &str,
+) -> Interpretation {
+    Interpretation {
+        contract,
+        confidence,
+        field_confidence: Default::default(),
+        proposed_action: Some(action.to_owned()),
+        backend: "rules".into(),
+        model: None,
+        prompt_version: "v1".into(),
+        prompt_sha256: "0".repeat(64),
+        usage: None,
+        latency_ms: 1,
+        fallback_reason: None,
+        carried_over: Vec::new(),
+        schema_failures: Vec::new(),
+    }
 }

@@ -8,7 +8,7 @@ use chrono::Utc;
 use reqwest::StatusCode;
 use serde_json::json;
 use sluice_bus::{Bus, StreamSettings, StreamsConfig, Topology};
-use sluice_core::pipeline::{GateDecision, Interpretation, RuleResult, Verdict};
+use sluice_core::pipeline::{GateDecision, RuleResult, Verdict};
 use sluice_core::subjects::StreamKind;
 use sluice_core::{CorrelationId, Envelope, Stage, State};
 use sluice_ledger::{NewReviewItem, ReviewItem, ReviewKind, ReviewStatus};
@@ -37,21 +37,11 @@ fn envelope() -> Envelope {
         Utc::now(),
         data,
     );
-    e.interpretation = Some(Interpretation {
-        contract: json!({"party_size": 12, "time": "21:00"}),
-        confidence: 0.9,
-        field_confidence: Default::default(),
-        proposed_action: Some("create_booking".into()),
-        backend: "rules".into(),
-        model: None,
-        prompt_version: "v1".into(),
-        prompt_sha256: String::new(),
-        usage: None,
-        latency_ms: 1,
-        fallback_reason: None,
-        carried_over: Vec::new(),
-        schema_failures: Vec::new(),
-    });
+    e.interpretation = Some(sluice_testkit::pipeline::interpretation(
+        json!({"party_size": 12, "time": "21:00"}),
+        0.9,
+        "create_booking",
+    ));
     e.decision = Some(GateDecision {
         verdict: Verdict::Review,
         action: Some("create_booking".into()),

@@ -7,7 +7,7 @@ use async_nats::jetstream::message::StreamMessage;
 use booking_service::{BookingService, Options as BookingOptions};
 use serde_json::{Value, json};
 use sluice_bus::{Bus, ConsumerSettings, StreamSettings, StreamsConfig, Topology};
-use sluice_core::pipeline::{GateDecision, Interpretation, Verdict};
+use sluice_core::pipeline::{GateDecision, Verdict};
 use sluice_core::subjects::StreamKind;
 use sluice_core::workflow::AmbiguityPolicy;
 use sluice_core::{CorrelationId, Envelope, Stage, State, WorkflowSpec};
@@ -391,21 +391,11 @@ fn envelope(contract: Value) -> Envelope {
         chrono::Utc::now(),
         json!({ "text": "A table for four tomorrow at nine." }),
     );
-    envelope.interpretation = Some(Interpretation {
+    envelope.interpretation = Some(sluice_testkit::pipeline::interpretation(
         contract,
-        confidence: 0.95,
-        field_confidence: Default::default(),
-        proposed_action: Some("create_booking".into()),
-        backend: "rules".into(),
-        model: None,
-        prompt_version: "v1".into(),
-        prompt_sha256: "0".repeat(64),
-        usage: None,
-        latency_ms: 1,
-        fallback_reason: None,
-        carried_over: Vec::new(),
-        schema_failures: Vec::new(),
-    });
+        0.95,
+        "create_booking",
+    ));
     envelope.decision = Some(GateDecision {
         verdict: Verdict::Auto,
         action: Some("create_booking".into()),

@@ -230,21 +230,7 @@ impl Env {
 }
 
 fn interpretation(contract: Value) -> Interpretation {
-    Interpretation {
-        contract,
-        confidence: 0.95,
-        field_confidence: Default::default(),
-        proposed_action: Some("stage".into()),
-        backend: "rules".into(),
-        model: None,
-        prompt_version: "v1".into(),
-        prompt_sha256: "0".repeat(64),
-        usage: None,
-        latency_ms: 1,
-        fallback_reason: None,
-        carried_over: Vec::new(),
-        schema_failures: Vec::new(),
-    }
+    sluice_testkit::pipeline::interpretation(contract, 0.95, "stage")
 }
 
 fn to_states(journal: &[Value]) -> Vec<&str> {

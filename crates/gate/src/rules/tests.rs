@@ -30,21 +30,7 @@ fn contract() -> Value {
 }
 
 fn interpretation(contract: Value, confidence: f64, action: &str) -> Interpretation {
-    Interpretation {
-        contract,
-        confidence,
-        field_confidence: Default::default(),
-        proposed_action: Some(action.to_owned()),
-        backend: "rules".into(),
-        model: None,
-        prompt_version: "v1".into(),
-        prompt_sha256: String::new(),
-        usage: None,
-        latency_ms: 1,
-        fallback_reason: None,
-        carried_over: Vec::new(),
-        schema_failures: Vec::new(),
-    }
+    sluice_testkit::pipeline::interpretation(contract, confidence, action)
 }
 
 fn run_with(policy: &Policy, i: &Interpretation, switched_off: Option<&str>) -> super::Evaluation {

@@ -7,7 +7,6 @@ use std::path::Path;
 use chrono::Utc;
 use serde_json::{Value, json};
 use sluice_core::WorkflowSpec;
-use sluice_core::pipeline::Interpretation;
 
 use super::{Facts, Policy, Route, evaluate};
 
@@ -29,21 +28,9 @@ fn routed(evidence: Value) -> (Route, String) {
         "account_id": "acc-42", "source_hash": "0".repeat(64), "action": "update_account",
         "industry": "manufacturing", "employee_count": 120, "evidence": evidence,
     });
-    let interpretation = Interpretation {
-        contract,
-        confidence: 0.95,
-        field_confidence: Default::default(),
-        proposed_action: Some("update_account".into()),
-        backend: "fake".into(),
-        model: None,
-        prompt_version: "v1".into(),
-        prompt_sha256: String::new(),
-        usage: None,
-        latency_ms: 1,
-        fallback_reason: None,
-        carried_over: Vec::new(),
-        schema_failures: Vec::new(),
-    };
+    let mut interpretation =
+        sluice_testkit::pipeline::interpretation(contract, 0.95, "update_account");
+    interpretation.backend = "fake".into();
     let data = payload();
     let facts = Facts {
         source: "crm",

@@ -6,7 +6,6 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use sluice_bus::{Bus, ConsumerSettings, StreamSettings, StreamsConfig, Topology};
-use sluice_core::pipeline::Interpretation;
 use sluice_core::{CorrelationId, Envelope, Stage, State};
 use sluice_gate::{Clock, LedgerOptions, Options, Service};
 use sluice_ledger::JournalEntry;
@@ -191,21 +190,9 @@ pub fn envelope(text: &str, contract: Value, confidence: f64, action: &str) -> E
         .as_object()
         .map(|o| o.keys().map(|k| (k.clone(), confidence)).collect())
         .unwrap_or_default();
-    envelope.interpretation = Some(Interpretation {
-        contract,
-        confidence,
-        field_confidence,
-        proposed_action: Some(action.to_owned()),
-        backend: "rules".into(),
-        model: None,
-        prompt_version: "v1".into(),
-        prompt_sha256: String::new(),
-        usage: None,
-        latency_ms: 3,
-        fallback_reason: None,
-        carried_over: Vec::new(),
-        schema_failures: Vec::new(),
-    });
+    let mut interpretation = pipeline::interpretation(contract, confidence, action);
+    interpretation.field_confidence = field_confidence;
+    envelope.interpretation = Some(interpretation);
     envelope
 }
 

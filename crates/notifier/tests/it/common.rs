@@ -9,7 +9,7 @@ use async_nats::jetstream::message::StreamMessage;
 use chrono::Utc;
 use serde_json::{Value, json};
 use sluice_bus::{Bus, ConsumerSettings, StreamSettings, StreamsConfig, Topology};
-use sluice_core::pipeline::{ActionRecord, GateDecision, Interpretation, Verdict};
+use sluice_core::pipeline::{ActionRecord, GateDecision, Verdict};
 use sluice_core::subjects::StreamKind;
 use sluice_core::{CorrelationId, Envelope, Stage, State};
 use sluice_ledger::JournalEntry;
@@ -209,21 +209,7 @@ fn base(contract: Value, decision: GateDecision) -> Envelope {
         Utc::now(),
         data,
     );
-    e.interpretation = Some(Interpretation {
-        contract,
-        confidence: 0.95,
-        field_confidence: Default::default(),
-        proposed_action: Some("create_booking".into()),
-        backend: "rules".into(),
-        model: None,
-        prompt_version: "v1".into(),
-        prompt_sha256: String::new(),
-        usage: None,
-        latency_ms: 1,
-        fallback_reason: None,
-        carried_over: Vec::new(),
-        schema_failures: Vec::new(),
-    });
+    e.interpretation = Some(pipeline::interpretation(contract, 0.95, "create_booking"));
     e.decision = Some(decision);
     e
 }
