@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1.7
-# One image with every Sluice binary: the six services, the ledger and the
-# `sluice` command line. Pick one with the container's command, e.g.
-# `sluice-gate`, `sluice-ledger serve`, `sluice admin provision`.
+# One image with every Sluice binary: the six services, the ledger, the
+# review console and the `sluice` command line. Pick one with the
+# container's command, e.g. `sluice-gate`, `sluice-ledger serve`,
+# `sluice-console`, `sluice admin provision`.
 #
 #   docker build -t sluice:dev .
 #

@@ -20,11 +20,12 @@ cd "$repo"
 export SQLX_OFFLINE=true
 target=${CARGO_TARGET_DIR:-$repo/target}
 
-# One binary per service, the ledger and the operations CLI.
+# One binary per service, the ledger, the review console and the
+# operations CLI.
 binaries=(sluice sluice-ingest sluice-interpreter sluice-gate sluice-executor
-  sluice-notifier sluice-deadletter sluice-ledger)
+  sluice-notifier sluice-deadletter sluice-ledger sluice-console)
 packages=(sluice-cli sluice-ingest sluice-interpreter sluice-gate sluice-executor
-  sluice-notifier sluice-deadletter sluice-ledger)
+  sluice-notifier sluice-deadletter sluice-ledger sluice-console)
 
 cargo build --locked --profile "$profile" --bins "${packages[@]/#/--package=}"
 
