@@ -48,6 +48,10 @@ pub(crate) enum Step {
     Crashed,
 }
 
+/// What a delivery fails with when [`Step::Crashed`]: the bus retries it, as
+/// it would a delivery whose process died there.
+pub(crate) const CRASHED: &str = "failpoint stop_after_effect: stopped before Complete";
+
 impl Action<'_> {
     /// Claims the key and acts on the ledger's answer.
     pub(crate) async fn run(&self, inner: &Inner) -> Result<Step, sluice_ledger::Error> {

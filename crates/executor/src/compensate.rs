@@ -15,7 +15,7 @@ use sluice_core::pipeline::ActionRecord;
 use sluice_core::{FailureClass, State};
 use sluice_ledger::Undo;
 
-use crate::action::{Action, Step};
+use crate::action::{Action, CRASHED, Step};
 use crate::handler::{StageError, backoff};
 use crate::journal::Journal;
 use crate::render;
@@ -160,7 +160,7 @@ async fn run(
                 return Ok(Outcome::Done);
             }
             Step::Crashed => {
-                return Err("failpoint stop_after_effect: stopped before Complete".into());
+                return Err(CRASHED.into());
             }
         }
     }

@@ -11,7 +11,7 @@ use sluice_core::workflow::RetryPolicy;
 use sluice_core::{Envelope, FailureClass, Stage, State, headers};
 use tracing::Instrument as _;
 
-use crate::action::{Action, Step};
+use crate::action::{Action, CRASHED, Step};
 use crate::compensate;
 use crate::journal::{Entry, Journal};
 use crate::render;
@@ -158,7 +158,7 @@ async fn execute(
                 return Ok(Outcome::Done);
             }
             Step::Crashed => {
-                return Err("failpoint stop_after_effect: stopped before Complete".into());
+                return Err(CRASHED.into());
             }
         }
     }
