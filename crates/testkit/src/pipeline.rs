@@ -19,7 +19,17 @@ pub async fn record_path(
     envelope: &Envelope,
     path: &[State],
 ) -> anyhow::Result<()> {
-    let mut from = None;
+    record_path_from(ledger, envelope, None, path).await
+}
+
+/// Records the moves along `path` from `from` (`None`: the execution is
+/// created by the path's first state, `RECEIVED`), as other stages would.
+pub async fn record_path_from(
+    ledger: &LedgerClient,
+    envelope: &Envelope,
+    mut from: Option<State>,
+    path: &[State],
+) -> anyhow::Result<()> {
     for &to in path {
         let transition = Transition {
             execution_id: envelope.execution_id,

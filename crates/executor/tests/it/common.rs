@@ -12,12 +12,23 @@ use sluice_core::subjects::StreamKind;
 use sluice_core::workflow::AmbiguityPolicy;
 use sluice_core::{CorrelationId, Envelope, Stage, State, WorkflowSpec};
 use sluice_executor::{Executor, Failpoint, LedgerOptions, Options};
-use sluice_ledger::{BeginOutcome, BeginRequest, KeyRecord, Origin, Transition};
-use sluice_testkit::{TestDb, TestLedger, TestNats, eventually};
+use sluice_ledger::{BeginOutcome, BeginRequest, KeyRecord};
+use sluice_testkit::{TestDb, TestLedger, TestNats, eventually, pipeline};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 pub const WORKFLOW: &str = "reservation";
+
+/// What ingest, the interpreter and the gate record before the executor.
+pub const TO_AUTO_ACTION_PENDING: [State; 7] = [
+    State::Received,
+    State::Validated,
+    State::ModelRequested,
+    State::ModelCompleted,
+    State::OutputValidated,
+    State::GateDecided,
+    State::AutoActionPending,
+];
 pub const WAIT: Duration = Duration::from_secs(20);
 
 /// How a test wants the world.
@@ -118,39 +129,11 @@ impl Env {
     /// hand-off that overtook the gate's last move would arrive.
     pub async fn submit_at(&self, contract: Value, upto: State) -> anyhow::Result<Envelope> {
         let envelope = envelope(contract);
-        let client = &self.ledger.client;
-        let origin = Origin {
-            workflow: WORKFLOW.into(),
-            source: envelope.source.clone(),
-            event_id: envelope.event_id.clone(),
-            correlation_id: envelope.correlation_id.to_string(),
-        };
-        let path = [
-            State::Received,
-            State::Validated,
-            State::ModelRequested,
-            State::ModelCompleted,
-            State::OutputValidated,
-            State::GateDecided,
-            State::AutoActionPending,
-        ];
-        let mut from = None;
-        for to in path.into_iter().take_while(|s| *s <= upto) {
-            client
-                .record_transition(&Transition {
-                    execution_id: envelope.execution_id,
-                    from,
-                    to,
-                    stage: "test".into(),
-                    generation: "0".into(),
-                    detail: None,
-                    exception_reason: None,
-                    final_outcome: None,
-                    origin: origin.clone(),
-                })
-                .await?;
-            from = Some(to);
-        }
+        let path: Vec<State> = TO_AUTO_ACTION_PENDING
+            .into_iter()
+            .take_while(|s| *s <= upto)
+            .collect();
+        pipeline::record_path(&self.ledger.client, &envelope, &path).await?;
         self.publish(&envelope, "0").await?;
         Ok(envelope)
     }
@@ -391,11 +374,7 @@ fn envelope(contract: Value) -> Envelope {
         chrono::Utc::now(),
         json!({ "text": "A table for four tomorrow at nine." }),
     );
-    envelope.interpretation = Some(sluice_testkit::pipeline::interpretation(
-        contract,
-        0.95,
-        "create_booking",
-    ));
+    envelope.interpretation = Some(pipeline::interpretation(contract, 0.95, "create_booking"));
     envelope.decision = Some(GateDecision {
         verdict: Verdict::Auto,
         action: Some("create_booking".into()),

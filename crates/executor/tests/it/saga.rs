@@ -9,13 +9,13 @@ use sluice_bus::Bus;
 use sluice_core::pipeline::{GateDecision, Interpretation, Verdict};
 use sluice_core::{CorrelationId, Envelope, Stage, State, WorkflowSpec};
 use sluice_executor::{Executor, Options};
-use sluice_ledger::{Origin, REVERT_GENERATION, Transition};
-use sluice_testkit::{TestDb, TestLedger, TestNats, eventually};
+use sluice_ledger::REVERT_GENERATION;
+use sluice_testkit::{TestDb, TestLedger, TestNats, eventually, pipeline};
 use sqlx::PgPool;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::common::{options, topology};
+use crate::common::{TO_AUTO_ACTION_PENDING, options, topology};
 
 const WORKFLOW: &str = "enrich";
 const WAIT: Duration = Duration::from_secs(20);
@@ -138,50 +138,20 @@ impl Env {
             missing: Vec::new(),
             summary: "all rules passed".into(),
         });
-        let path = [
-            State::Received,
-            State::Validated,
-            State::ModelRequested,
-            State::ModelCompleted,
-            State::OutputValidated,
-            State::GateDecided,
-            State::AutoActionPending,
-        ];
-        self.walk(&envelope, None, &path).await?;
+        self.walk(&envelope, None, &TO_AUTO_ACTION_PENDING).await?;
         self.publish(&envelope, "0").await?;
         Ok(envelope)
     }
 
-    /// Records `path` as the test stage (what ingest, interpreter, gate or
+    /// Records `path` from `from` (what ingest, interpreter, gate or
     /// notifier would have done).
     async fn walk(
         &self,
         envelope: &Envelope,
-        mut from: Option<State>,
+        from: Option<State>,
         path: &[State],
     ) -> anyhow::Result<()> {
-        let origin = Origin {
-            workflow: WORKFLOW.into(),
-            source: envelope.source.clone(),
-            event_id: envelope.event_id.clone(),
-            correlation_id: envelope.correlation_id.to_string(),
-        };
-        for &to in path {
-            let t = Transition {
-                execution_id: envelope.execution_id,
-                from,
-                to,
-                stage: "test".into(),
-                generation: "0".into(),
-                detail: None,
-                exception_reason: None,
-                final_outcome: None,
-                origin: origin.clone(),
-            };
-            self.ledger.client.record_transition(&t).await?;
-            from = Some(to);
-        }
-        Ok(())
+        pipeline::record_path_from(&self.ledger.client, envelope, from, path).await
     }
 
     async fn publish(&self, envelope: &Envelope, generation: &str) -> anyhow::Result<()> {
@@ -230,7 +200,7 @@ impl Env {
 }
 
 fn interpretation(contract: Value) -> Interpretation {
-    sluice_testkit::pipeline::interpretation(contract, 0.95, "stage")
+    pipeline::interpretation(contract, 0.95, "stage")
 }
 
 fn to_states(journal: &[Value]) -> Vec<&str> {

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use async_nats::jetstream::message::StreamMessage;
 use sluice_core::envelope::ENVELOPE_VERSION;
 use sluice_core::subjects::StreamKind;
 use sluice_core::{Stage, headers};
@@ -14,16 +15,65 @@ use crate::common::{Env, happy};
 const WORKFLOW: &str = "reservation";
 
 async fn publish_raw(env: &Env, msg_id: &str, payload: Vec<u8>) {
-    let subject = env.nats.subjects.stage(Stage::Gate, WORKFLOW).unwrap();
     let mut h = async_nats::HeaderMap::new();
     h.insert(headers::MSG_ID, msg_id);
+    publish_with(env, h, payload).await;
+}
+
+async fn publish_with(env: &Env, headers: async_nats::HeaderMap, payload: Vec<u8>) {
+    let subject = env.nats.subjects.stage(Stage::Gate, WORKFLOW).unwrap();
     env.nats
         .jetstream
-        .publish_with_headers(subject, h, payload.into())
+        .publish_with_headers(subject, headers, payload.into())
         .await
         .unwrap()
         .await
         .unwrap();
+}
+
+fn gate_dlq(env: &Env) -> String {
+    env.nats
+        .subjects
+        .dead_letter(Stage::Gate, WORKFLOW)
+        .unwrap()
+}
+
+/// Waits for `n` gate dead letters; returns them with their reasons.
+async fn dead_letters(env: &Env, n: usize) -> (Vec<StreamMessage>, Vec<String>) {
+    let dlq = gate_dlq(env);
+    let letters = eventually(
+        &format!("{n} dead letters"),
+        Duration::from_secs(15),
+        || async {
+            let letters = stored(&env.nats, StreamKind::DeadLetter, &dlq).await?;
+            check(letters.len() >= n, || {
+                format!("{} dead letters", letters.len())
+            })?;
+            Ok(letters)
+        },
+    )
+    .await
+    .unwrap();
+    let reasons = letters
+        .iter()
+        .map(|l| {
+            l.headers
+                .get(headers::dead_letter::REASON)
+                .map(|v| v.as_str().to_owned())
+                .unwrap_or_default()
+        })
+        .collect();
+    (letters, reasons)
+}
+
+/// How many gate dead letters there are after a pause: each message was
+/// dead-lettered once, never retried.
+async fn dead_letters_later(env: &Env) -> usize {
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stored(&env.nats, StreamKind::DeadLetter, &gate_dlq(env))
+        .await
+        .unwrap()
+        .len()
 }
 
 #[tokio::test]
@@ -34,29 +84,13 @@ async fn an_unknown_envelope_version_and_garbage_are_dead_lettered_with_the_reas
     publish_raw(&env, "future-version", serde_json::to_vec(&future).unwrap()).await;
     publish_raw(&env, "garbage", b"\x00not an envelope".to_vec()).await;
 
-    let dlq = env
-        .nats
-        .subjects
-        .dead_letter(Stage::Gate, WORKFLOW)
-        .unwrap();
-    let letters = eventually("two dead letters", Duration::from_secs(15), || async {
-        let letters = stored(&env.nats, StreamKind::DeadLetter, &dlq).await?;
-        check(letters.len() >= 2, || {
-            format!("{} dead letters", letters.len())
-        })?;
-        Ok(letters)
-    })
-    .await
-    .unwrap();
-    let reason = |i: usize| {
-        letters[i]
-            .headers
-            .get(headers::dead_letter::REASON)
-            .map(|v| v.as_str().to_owned())
-            .unwrap_or_default()
-    };
-    assert!(reason(0).contains("not readable"), "{}", reason(0));
-    assert!(reason(1).contains("undecodable envelope"), "{}", reason(1));
+    let (letters, reasons) = dead_letters(&env, 2).await;
+    assert!(reasons[0].contains("not readable"), "{}", reasons[0]);
+    assert!(
+        reasons[1].contains("undecodable envelope"),
+        "{}",
+        reasons[1]
+    );
     for letter in &letters {
         let class = letter
             .headers
@@ -65,11 +99,7 @@ async fn an_unknown_envelope_version_and_garbage_are_dead_lettered_with_the_reas
         assert_eq!(class, Some("permanent"));
     }
     // Dead-lettered once each: no retries, nothing decided, nothing handed on.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let again = stored(&env.nats, StreamKind::DeadLetter, &dlq)
-        .await
-        .unwrap();
-    assert_eq!(again.len(), 2);
+    assert_eq!(dead_letters_later(&env).await, 2);
     assert!(env.stage_messages(Stage::Execute).await.is_empty());
     env.stop().await;
 }
@@ -82,44 +112,15 @@ async fn a_stage_message_without_or_against_its_headers_is_dead_lettered() {
     let bare = happy();
     env.record_until_validated(&bare).await;
     publish_raw(&env, "bare", bare.encode().unwrap()).await;
-    let subject = env.nats.subjects.stage(Stage::Gate, WORKFLOW).unwrap();
     let mut forged =
         sluice_bus::StageHeaders::for_envelope(&bare, Stage::Gate, "1").to_header_map();
     forged.insert(
         headers::EXECUTION_ID,
         "00000000-0000-0000-0000-000000000000",
     );
-    env.nats
-        .jetstream
-        .publish_with_headers(subject, forged, bare.encode().unwrap().into())
-        .await
-        .unwrap()
-        .await
-        .unwrap();
+    publish_with(&env, forged, bare.encode().unwrap()).await;
 
-    let dlq = env
-        .nats
-        .subjects
-        .dead_letter(Stage::Gate, WORKFLOW)
-        .unwrap();
-    let letters = eventually("two dead letters", Duration::from_secs(15), || async {
-        let letters = stored(&env.nats, StreamKind::DeadLetter, &dlq).await?;
-        check(letters.len() >= 2, || {
-            format!("{} dead letters", letters.len())
-        })?;
-        Ok(letters)
-    })
-    .await
-    .unwrap();
-    let reasons: Vec<String> = letters
-        .iter()
-        .map(|l| {
-            l.headers
-                .get(headers::dead_letter::REASON)
-                .map(|v| v.as_str().to_owned())
-                .unwrap_or_default()
-        })
-        .collect();
+    let (_, reasons) = dead_letters(&env, 2).await;
     assert!(
         reasons[0].contains("without its Sluice-Execution-Id header"),
         "{reasons:?}"
@@ -129,11 +130,7 @@ async fn a_stage_message_without_or_against_its_headers_is_dead_lettered() {
         "{reasons:?}"
     );
     // Acked once each, and the execution was not decided on.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let again = stored(&env.nats, StreamKind::DeadLetter, &dlq)
-        .await
-        .unwrap();
-    assert_eq!(again.len(), 2);
+    assert_eq!(dead_letters_later(&env).await, 2);
     let (state, _) = env.state(&bare).await;
     assert_eq!(state, "OUTPUT_VALIDATED");
     assert!(env.stage_messages(Stage::Execute).await.is_empty());

@@ -2,8 +2,6 @@
 //! passed on. With a fallback the extractor answers; without one a person
 //! reviews. In neither case does the extra text reach the gate.
 
-use std::time::Duration;
-
 use serde_json::json;
 use sluice_testkit::fake_model::Answer;
 
@@ -74,11 +72,8 @@ async fn without_a_fallback_extra_fields_go_to_review() -> anyhow::Result<()> {
     answer["refund_all"] = json!(true);
     env.fake.default_answer(Answer::Json(answer));
     env.submit(&envelope, "0").await?;
-    sluice_testkit::eventually("NEEDS_REVIEW", Duration::from_secs(20), || async {
-        let (state, _) = env.state_and_journal(&envelope).await?;
-        sluice_testkit::eventually::check(state == "NEEDS_REVIEW", || state.clone())
-    })
-    .await?;
+    env.wait_for(&envelope, sluice_core::State::NeedsReview)
+        .await?;
     assert!(env.at_gate().await?.is_none(), "nothing reached the gate");
     env.stop().await
 }

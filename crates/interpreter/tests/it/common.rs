@@ -233,6 +233,16 @@ impl Env {
         .await
     }
 
+    /// Waits until the execution is in `state`; returns its journal.
+    pub async fn wait_for(
+        &self,
+        envelope: &Envelope,
+        state: State,
+    ) -> anyhow::Result<Vec<JournalEntry>> {
+        let wait = Duration::from_secs(20);
+        sluice_testkit::pipeline::wait_for_state(&self.ledger.client, envelope, state, wait).await
+    }
+
     pub async fn state_and_journal(
         &self,
         envelope: &Envelope,

@@ -129,11 +129,8 @@ async fn without_a_fallback_invalid_output_goes_to_review_not_to_the_gate() -> a
         .subjects
         .event(sluice_core::State::NeedsReview, "reservation")?;
     env.submit(&envelope, "0").await?;
-    sluice_testkit::eventually("NEEDS_REVIEW", Duration::from_secs(20), || async {
-        let (state, _) = env.state_and_journal(&envelope).await?;
-        sluice_testkit::eventually::check(state == "NEEDS_REVIEW", || state.clone())
-    })
-    .await?;
+    env.wait_for(&envelope, sluice_core::State::NeedsReview)
+        .await?;
     let stream = env
         .nats
         .jetstream
