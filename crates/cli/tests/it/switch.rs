@@ -141,9 +141,13 @@ async fn a_failure_burst_trips_the_breaker_and_it_is_audited() -> anyhow::Result
     // services' /metrics would show.
     let metrics = sluice_runtime::health::metrics_handle();
     let (env, workflows) = failing_with_breaker("").await?;
+    // The winner turns the switch off, then audits the trip: wait for both.
     let tripped = eventually("the breaker trips", Duration::from_secs(30), || async {
         let shown = switch_json(&env, "reservation").await;
-        check(shown["switch"]["state"] == "off", || format!("{shown}"))?;
+        let audited = shown["audit"].as_array().is_some_and(|a| !a.is_empty());
+        check(shown["switch"]["state"] == "off" && audited, || {
+            format!("{shown}")
+        })?;
         Ok(shown)
     })
     .await?;
