@@ -1,0 +1,6 @@
+//! Operator actions shared by the `sluice` CLI and the review console.
+//!
+//! Each action is written once, here, so the terminal and the web page do
+//! exactly the same thing in the same order (audit first, then the change;
+//! check, then decide, then resume); the callers only read input and render
+//! output.
