@@ -34,6 +34,12 @@ impl Session {
         matches!(self.role, Role::Reviewer | Role::Admin)
     }
 
+    /// Whether the operator may replay and discard dead letters and turn
+    /// switches off and on (the ledger checks again).
+    pub fn may_operate(&self) -> bool {
+        matches!(self.role, Role::Sre | Role::Admin)
+    }
+
     /// Whether `presented` is this session's CSRF token (constant time).
     pub fn csrf_matches(&self, presented: &str) -> bool {
         !presented.is_empty() && bool::from(self.csrf.as_bytes().ct_eq(presented.as_bytes()))

@@ -10,6 +10,7 @@ const STYLE: &str = "
 body{font-family:system-ui,sans-serif;margin:0;color:#1a1a1a;background:#fafafa;line-height:1.45}
 header{display:flex;justify-content:space-between;align-items:center;padding:.6rem 1.2rem;background:#123;color:#fff}
 header a{color:#fff}header form{display:inline;margin-left:1rem}
+nav ul{display:flex;flex-wrap:wrap;gap:1rem;list-style:none;margin:0;padding:0}
 main{max-width:64rem;margin:1rem auto;padding:0 1.2rem}
 table{border-collapse:collapse;width:100%;background:#fff}
 th,td{border:1px solid #ccc;padding:.35rem .6rem;text-align:left;vertical-align:top}
@@ -50,6 +51,7 @@ pub fn page(title: &str, session: Option<&Session>, body: Markup) -> Markup {
                 header {
                     a href="/reviews" { "Sluice review console" }
                     @if let Some(session) = session {
+                        (nav(session))
                         span {
                             "Signed in as " strong { (session.name) } " (" (session.role.as_str()) ")"
                             form method="post" action="/sign-out" {
@@ -60,6 +62,22 @@ pub fn page(title: &str, session: Option<&Session>, body: Markup) -> Markup {
                     }
                 }
                 main { (body) }
+            }
+        }
+    }
+}
+
+/// The sections the operator's role may open.
+fn nav(session: &Session) -> Markup {
+    html! {
+        nav aria-label="Sections" {
+            ul {
+                li { a href="/reviews" { "Reviews" } }
+                li { a href="/executions" { "Executions" } }
+                @if session.may_operate() {
+                    li { a href="/dead-letters" { "Dead letters" } }
+                }
+                li { a href="/switches" { "Switches" } }
             }
         }
     }
