@@ -2,6 +2,7 @@
 
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
+use sluice_ops::review::ApproveError;
 use tonic::Code;
 
 use crate::pages::layout;
@@ -26,12 +27,12 @@ pub enum Error {
     /// NATS could not be reached or refused a publish.
     #[error(transparent)]
     Bus(#[from] sluice_bus::Error),
-    /// The item was approved but the execution could not be resumed.
-    #[error("approved, but resuming the execution failed ({0}); approve again to resume it")]
-    Resume(String),
-    /// The item cannot be approved from here.
+    /// An approval was refused or failed.
+    #[error(transparent)]
+    Approve(ApproveError),
+    /// The declared workflows could not be loaded.
     #[error("{0}")]
-    Conflict(String),
+    Workflows(String),
     /// The system's random number generator failed.
     #[error("cannot draw a random session id")]
     Random,
@@ -44,6 +45,16 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+}
+
+impl From<ApproveError> for Error {
+    /// A ledger refusal keeps its own status and message.
+    fn from(err: ApproveError) -> Self {
+        match err {
+            ApproveError::Ledger(e) => Error::Ledger(e),
+            other => Error::Approve(other),
+        }
+    }
 }
 
 /// The console's result type.
@@ -63,9 +74,18 @@ impl Error {
                 _ => StatusCode::BAD_GATEWAY,
             },
             Error::Ledger(sluice_ledger::Error::NotFound(_)) => StatusCode::NOT_FOUND,
-            Error::Ledger(_) | Error::Bus(_) | Error::Resume(_) => StatusCode::BAD_GATEWAY,
-            Error::Conflict(_) => StatusCode::CONFLICT,
-            Error::Random | Error::Io { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            Error::Ledger(_) | Error::Bus(_) => StatusCode::BAD_GATEWAY,
+            Error::Approve(e) => match e {
+                ApproveError::NotResumable(_) => StatusCode::CONFLICT,
+                ApproveError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                ApproveError::Workflow(_) | ApproveError::UnknownState(_) => {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                }
+                ApproveError::Ledger(_) | ApproveError::Resume(_) => StatusCode::BAD_GATEWAY,
+            },
+            Error::Random | Error::Workflows(_) | Error::Io { .. } => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
     }
 

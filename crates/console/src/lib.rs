@@ -21,8 +21,10 @@ pub mod session;
 pub mod state;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use sluice_bus::Bus;
+use sluice_ops::Catalog;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -40,9 +42,13 @@ pub struct Service {
 
 impl Service {
     /// Binds `options.listen`, checks the ledger options (TLS files) and
-    /// connects to NATS.
+    /// the declared workflows, and connects to NATS.
     pub async fn bind(options: Options) -> Result<Self> {
         options.ledger.client_options()?;
+        let catalog = Catalog::new(&options.workflows_dir);
+        // At start-up, not at the first approval: a missing or broken
+        // workflows directory is a deployment error.
+        catalog.all().map_err(Error::Workflows)?;
         let bus = Bus::connect(&options.nats, "sluice-console").await?;
         let listener = TcpListener::bind(options.listen)
             .await
@@ -54,6 +60,7 @@ impl Service {
             sessions: Sessions::new(options.session_ttl()),
             ledger: options.ledger.clone(),
             bus,
+            catalog: Arc::new(catalog),
             secure_cookie: options.secure_cookie,
         };
         Ok(Self { listener, state })

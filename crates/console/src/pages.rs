@@ -1,6 +1,8 @@
 //! The console's pages and the routes to them.
 
 pub mod approve;
+pub mod corrections;
+pub mod executions;
 pub mod handoff;
 pub mod item;
 pub mod layout;
@@ -33,6 +35,8 @@ pub fn router(state: AppState) -> Router {
         .route("/reviews/{id}/approve", post(approve::approve))
         .route("/reviews/{id}/reject", post(item::reject))
         .route("/reviews/{id}/escalate", post(item::escalate))
+        .route("/executions", get(executions::list))
+        .route("/executions/{id}", get(executions::show))
         .layer(map_response(hardened))
         .with_state(state)
 }

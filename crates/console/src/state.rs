@@ -1,7 +1,10 @@
 //! What every handler shares.
 
+use std::sync::Arc;
+
 use sluice_bus::Bus;
 use sluice_ledger::LedgerOptions;
+use sluice_ops::Catalog;
 
 use crate::session::Sessions;
 
@@ -14,6 +17,9 @@ pub struct AppState {
     pub ledger: LedgerOptions,
     /// The installation's NATS, where approvals resume executions.
     pub bus: Bus,
+    /// The declared workflows: the approve form's fields and the rules a
+    /// correction is checked by.
+    pub catalog: Arc<Catalog>,
     /// Whether cookies are marked `Secure`.
     pub secure_cookie: bool,
 }
