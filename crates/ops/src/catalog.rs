@@ -47,6 +47,20 @@ impl Workflow {
         self.identity.contains(field)
     }
 
+    /// Why `field` may not be corrected, if it may not: it is not in the
+    /// contract, or it identifies the request.
+    pub fn not_correctable(&self, field: &str) -> Option<&'static str> {
+        if !self.contract.field_names().any(|name| name == field) {
+            Some("is not a field of this workflow")
+        } else if self.is_identity(field) {
+            Some(
+                "identifies the request (it is part of its idempotency or conversation key) and cannot be corrected",
+            )
+        } else {
+            None
+        }
+    }
+
     /// The contract's top-level properties a reviewer may correct, in
     /// schema order, with their schema.
     pub fn correctable(&self) -> Vec<(&str, &Value)> {

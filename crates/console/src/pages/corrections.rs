@@ -47,9 +47,12 @@ pub fn parse(
             .find(|(field, _)| *field == name)
             .map(|(_, schema)| schema);
         let Some(schema) = schema else {
+            let why = workflow
+                .not_correctable(name)
+                .unwrap_or("cannot be corrected here");
             attempt.errors.push(FieldError {
                 field: Some(name.to_owned()),
-                message: "cannot be corrected here".into(),
+                message: why.to_owned(),
             });
             continue;
         };

@@ -56,7 +56,7 @@ fn envelope() -> Envelope {
     e
 }
 
-async fn resumable_item(console: &Console, envelope: &Envelope) -> anyhow::Result<ReviewItem> {
+pub async fn resumable_item(console: &Console, envelope: &Envelope) -> anyhow::Result<ReviewItem> {
     let service = &console.ledger.client;
     record_path(service, envelope, TO_REVIEW).await?;
     let handoff = json!({
@@ -76,7 +76,7 @@ async fn resumable_item(console: &Console, envelope: &Envelope) -> anyhow::Resul
     Ok(service.create_review_item(&new).await?.item)
 }
 
-async fn provision(console: &Console) -> anyhow::Result<Bus> {
+pub async fn provision(console: &Console) -> anyhow::Result<Bus> {
     let bus = Bus::new(console.nats.client.clone(), console.nats.subjects.clone());
     let s = StreamSettings::new(Duration::from_secs(3600), Duration::from_secs(120));
     let topology = Topology {

@@ -2,6 +2,7 @@
 //! database, the console on an ephemeral port, driven over HTTP.
 
 mod approve;
+mod corrections;
 mod decisions;
 mod harness;
 mod sign_in;

@@ -51,20 +51,12 @@ pub fn check(
             message: "the request was never understood; there is nothing to correct".into(),
         }]);
     };
-    let declared: Vec<&str> = workflow.contract.field_names().collect();
     let mut errors: Vec<FieldError> = fields
         .keys()
         .filter_map(|name| {
-            if !declared.contains(&name.as_str()) {
-                Some(FieldError::at(name, "is not a field of this workflow"))
-            } else if workflow.is_identity(name) {
-                Some(FieldError::at(
-                    name,
-                    "identifies the request (it is part of its idempotency or conversation key) and cannot be corrected",
-                ))
-            } else {
-                None
-            }
+            workflow
+                .not_correctable(name)
+                .map(|why| FieldError::at(name, why))
         })
         .collect();
     if !errors.is_empty() {

@@ -85,7 +85,9 @@ impl Browser {
     pub async fn open(env: &Env, test: &str) -> anyhow::Result<Self> {
         let chromium = program("SLUICE_CHROMIUM", "/usr/bin/chromium")?;
         let chromedriver = program("SLUICE_CHROMEDRIVER", "/usr/bin/chromedriver")?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
         let driver = Command::new(chromedriver)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
@@ -176,9 +178,11 @@ impl Browser {
 
     /// The element `css`, waiting up to ten seconds for it.
     pub async fn find(&self, css: &str) -> anyhow::Result<fantoccini::elements::Element> {
-        eventually(&format!("{css} on the page"), Duration::from_secs(10), || async {
-            Ok(self.client.find(Locator::Css(css)).await?)
-        })
+        eventually(
+            &format!("{css} on the page"),
+            Duration::from_secs(10),
+            || async { Ok(self.client.find(Locator::Css(css)).await?) },
+        )
         .await
     }
 
@@ -194,12 +198,16 @@ impl Browser {
 
     /// Waits until the page's `<main>` (reloaded each time) contains `text`.
     pub async fn reload_until(&self, text: &str) -> anyhow::Result<String> {
-        eventually(&format!("{text:?} on the page"), Duration::from_secs(30), || async {
-            self.client.refresh().await?;
-            let shown = self.text().await?;
-            check(shown.contains(text), || shown.clone())?;
-            Ok(shown)
-        })
+        eventually(
+            &format!("{text:?} on the page"),
+            Duration::from_secs(30),
+            || async {
+                self.client.refresh().await?;
+                let shown = self.text().await?;
+                check(shown.contains(text), || shown.clone())?;
+                Ok(shown)
+            },
+        )
         .await
     }
 

@@ -34,7 +34,10 @@ async fn a_reviewer_corrects_a_party_of_forty_and_exactly_one_corrected_booking_
     let item = browser.text().await?;
     assert!(item.contains(text), "the original message: {item}");
     assert!(item.contains("40"), "what was understood: {item}");
-    assert!(item.contains("exceeds the limit of 12"), "the failed check: {item}");
+    assert!(
+        item.contains("exceeds the limit of 12"),
+        "the failed check: {item}"
+    );
     let field = browser.find("#set-party_size").await?;
     assert_eq!(field.prop("value").await?.as_deref(), Some("40"));
     // Fields that identify the request are not offered for correction.
@@ -43,8 +46,12 @@ async fn a_reviewer_corrects_a_party_of_forty_and_exactly_one_corrected_booking_
 
     // Above the limit: refused next to the field, nothing decided.
     browser.fill("#set-party_size", "400").await?;
-    browser.fill("#approve-reason", "guest confirmed by phone").await?;
-    browser.click("form[action$='/approve'] button[type=submit]").await?;
+    browser
+        .fill("#approve-reason", "guest confirmed by phone")
+        .await?;
+    browser
+        .click("form[action$='/approve'] button[type=submit]")
+        .await?;
     let error = browser.find("#set-party_size-error").await?.text().await?;
     assert!(error.contains("exceeds the limit of 12"), "{error}");
     let field = browser.find("#set-party_size").await?;
@@ -56,11 +63,18 @@ async fn a_reviewer_corrects_a_party_of_forty_and_exactly_one_corrected_booking_
 
     // Corrected to ten and approved: one booking, of ten.
     browser.fill("#set-party_size", "10").await?;
-    browser.fill("#approve-reason", "guest confirmed ten by phone").await?;
-    browser.click("form[action$='/approve'] button[type=submit]").await?;
+    browser
+        .fill("#approve-reason", "guest confirmed ten by phone")
+        .await?;
+    browser
+        .click("form[action$='/approve'] button[type=submit]")
+        .await?;
     let decided = browser.reload_until("APPROVED").await?;
     assert!(decided.contains("alice"), "who decided: {decided}");
-    assert!(decided.contains("guest confirmed ten by phone"), "{decided}");
+    assert!(
+        decided.contains("guest confirmed ten by phone"),
+        "{decided}"
+    );
     browser.screenshot("approved").await?;
     let view = env.settles_in(&id, "COMPLETED").await?;
     let counts = env.bookings().await?;
@@ -82,7 +96,10 @@ async fn a_reviewer_corrects_a_party_of_forty_and_exactly_one_corrected_booking_
     browser.screenshot("timeline").await?;
 
     // Found again by its correlation id.
-    let correlation = view["correlation_id"].as_str().unwrap_or_default().to_owned();
+    let correlation = view["correlation_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     browser.goto("/executions").await?;
     browser.fill("#q", &correlation).await?;
     browser.click("form.search button[type=submit]").await?;
