@@ -2,6 +2,7 @@
 
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
+use sluice_ops::switches;
 use tonic::Code;
 
 use crate::pages::layout;
@@ -26,6 +27,11 @@ pub enum Error {
     /// NATS could not be reached or refused a publish.
     #[error(transparent)]
     Bus(#[from] sluice_bus::Error),
+    /// A switch could not be read or changed (a bad key, no reason, or the
+    /// change was audited but not written). Boxed: it is rare, and every
+    /// console result would otherwise be as large as it.
+    #[error(transparent)]
+    Switch(Box<switches::Error>),
     /// The item was approved but the execution could not be resumed.
     #[error("approved, but resuming the execution failed ({0}); approve again to resume it")]
     Resume(String),
@@ -64,6 +70,12 @@ impl Error {
             },
             Error::Ledger(sluice_ledger::Error::NotFound(_)) => StatusCode::NOT_FOUND,
             Error::Ledger(_) | Error::Bus(_) | Error::Resume(_) => StatusCode::BAD_GATEWAY,
+            Error::Switch(e) => match **e {
+                switches::Error::InvalidKey { .. } | switches::Error::EmptyReason => {
+                    StatusCode::BAD_REQUEST
+                }
+                _ => StatusCode::BAD_GATEWAY,
+            },
             Error::Conflict(_) => StatusCode::CONFLICT,
             Error::Random | Error::Io { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -74,6 +86,18 @@ impl Error {
         match self {
             Error::Ledger(sluice_ledger::Error::Status(status)) => status.message().to_owned(),
             other => other.to_string(),
+        }
+    }
+}
+
+impl From<switches::Error> for Error {
+    /// The ledger's and the bus's failures keep their own variants, so a
+    /// refusal gets the ledger's status and message like any other call.
+    fn from(err: switches::Error) -> Self {
+        match err {
+            switches::Error::Ledger(e) => Error::Ledger(e),
+            switches::Error::Bus(e) => Error::Bus(e),
+            other => Error::Switch(Box::new(other)),
         }
     }
 }
