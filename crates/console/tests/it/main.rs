@@ -5,3 +5,4 @@ mod approve;
 mod decisions;
 mod harness;
 mod sign_in;
+mod switches;
