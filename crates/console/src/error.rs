@@ -3,6 +3,7 @@
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use sluice_ops::review::ApproveError;
+use sluice_ops::switches;
 use tonic::Code;
 
 use crate::pages::layout;
@@ -30,6 +31,11 @@ pub enum Error {
     /// An approval was refused or failed.
     #[error(transparent)]
     Approve(ApproveError),
+    /// A switch could not be read or changed (a bad key, no reason, or the
+    /// change was audited but not written). Boxed: it is rare, and every
+    /// console result would otherwise be as large as it.
+    #[error(transparent)]
+    Switch(Box<switches::Error>),
     /// The declared workflows could not be loaded.
     #[error("{0}")]
     Workflows(String),
@@ -83,6 +89,12 @@ impl Error {
                 }
                 ApproveError::Ledger(_) | ApproveError::Resume(_) => StatusCode::BAD_GATEWAY,
             },
+            Error::Switch(e) => match **e {
+                switches::Error::InvalidKey { .. } | switches::Error::EmptyReason => {
+                    StatusCode::BAD_REQUEST
+                }
+                _ => StatusCode::BAD_GATEWAY,
+            },
             Error::Random | Error::Workflows(_) | Error::Io { .. } => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -94,6 +106,18 @@ impl Error {
         match self {
             Error::Ledger(sluice_ledger::Error::Status(status)) => status.message().to_owned(),
             other => other.to_string(),
+        }
+    }
+}
+
+impl From<switches::Error> for Error {
+    /// The ledger's and the bus's failures keep their own variants, so a
+    /// refusal gets the ledger's status and message like any other call.
+    fn from(err: switches::Error) -> Self {
+        match err {
+            switches::Error::Ledger(e) => Error::Ledger(e),
+            switches::Error::Bus(e) => Error::Bus(e),
+            other => Error::Switch(Box::new(other)),
         }
     }
 }

@@ -6,7 +6,8 @@
 //! ledger call with it, so the ledger's roles and audit trail see the
 //! operator, never the console. Pages: the open queue, one item's handoff
 //! in plain language, and the decisions: approve (resuming the execution
-//! at the execute stage over NATS), reject and escalate.
+//! at the execute stage over NATS), reject and escalate; the kill switches,
+//! turned off and on through `sluice_ops::switches` like the CLI.
 //!
 //! - [`options`]: the typed configuration.
 //! - [`session`]: in-memory sessions with their CSRF tokens.

@@ -8,6 +8,7 @@ pub mod item;
 pub mod layout;
 pub mod queue;
 pub mod sign_in;
+pub mod switches;
 
 use std::sync::LazyLock;
 
@@ -37,6 +38,11 @@ pub fn router(state: AppState) -> Router {
         .route("/reviews/{id}/escalate", post(item::escalate))
         .route("/executions", get(executions::list))
         .route("/executions/{id}", get(executions::show))
+        // Switches: everyone signed in reads the list; changing one and its
+        // audit trail are for sre and admin (the handlers check the role,
+        // the ledger checks it again).
+        .route("/switches", get(switches::list).post(switches::change))
+        .route("/switches/{key}", get(switches::show))
         .layer(map_response(hardened))
         .with_state(state)
 }

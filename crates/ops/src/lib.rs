@@ -8,6 +8,7 @@
 pub mod catalog;
 pub mod review;
 pub mod search;
+pub mod switches;
 pub mod timeline;
 
 pub use catalog::{Catalog, Workflow};

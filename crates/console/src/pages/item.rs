@@ -225,7 +225,8 @@ fn forms(
     }
 }
 
-fn trail(audit: &[AuditRecord]) -> Markup {
+/// An audit trail as a table, oldest first (also a switch's).
+pub fn trail(audit: &[AuditRecord]) -> Markup {
     if audit.is_empty() {
         return html! {};
     }

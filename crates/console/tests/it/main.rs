@@ -6,3 +6,4 @@ mod corrections;
 mod decisions;
 mod harness;
 mod sign_in;
+mod switches;
