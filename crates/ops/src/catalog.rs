@@ -146,3 +146,41 @@ impl Catalog {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn repo() -> Catalog {
+        Catalog::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../workflows"))
+    }
+
+    #[test]
+    fn key_fields_cannot_be_corrected_and_the_rest_can() -> Result<(), String> {
+        let reservation = repo().workflow("reservation")?;
+        // `reservation:{channel}:{message_id}` and `{channel}:{sender}`.
+        for field in ["channel", "message_id", "sender"] {
+            assert!(reservation.is_identity(field), "{field}");
+            assert!(reservation.not_correctable(field).is_some(), "{field}");
+        }
+        let correctable: Vec<&str> = reservation.correctable().iter().map(|(n, _)| *n).collect();
+        assert!(correctable.contains(&"party_size") && correctable.contains(&"time"));
+        assert!(!correctable.contains(&"message_id"));
+        assert_eq!(
+            reservation.not_correctable("nonsense"),
+            Some("is not a field of this workflow")
+        );
+        let crm = repo().workflow("crm-enrichment")?;
+        assert!(crm.is_identity("account_id") && crm.is_identity("source_hash"));
+        Ok(())
+    }
+
+    #[test]
+    fn an_unknown_workflow_or_directory_is_named() {
+        let missing = repo().workflow("nope").err().unwrap_or_default();
+        assert!(missing.contains("\"nope\" not found"), "{missing}");
+        let nowhere = Catalog::new("/nonexistent/workflows");
+        let err = nowhere.all().err().unwrap_or_default();
+        assert!(err.contains("/nonexistent/workflows"), "{err}");
+    }
+}
