@@ -1,6 +1,7 @@
 //! The console's pages and the routes to them.
 
 pub mod approve;
+pub mod assets;
 pub mod corrections;
 pub mod executions;
 pub mod handoff;
@@ -25,11 +26,13 @@ use axum::routing::{get, post};
 use crate::auth::SignedIn;
 use crate::state::AppState;
 
-/// Every route of the console. Only `/sign-in` is served without a session.
+/// Every route of the console. Only `/sign-in` and htmx are served without
+/// a session.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(home))
         .route("/sign-in", get(sign_in::show).post(sign_in::submit))
+        .route(assets::HTMX_PATH, get(assets::htmx))
         .route("/sign-out", post(sign_in::sign_out))
         .route("/reviews", get(queue::list))
         .route("/reviews/{id}", get(item::show))
@@ -49,7 +52,7 @@ pub fn router(state: AppState) -> Router {
 
 static POLICY: LazyLock<HeaderValue> = LazyLock::new(|| {
     let policy = format!(
-        "default-src 'none'; style-src '{}'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        "default-src 'none'; script-src 'self'; connect-src 'self'; style-src '{}'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         layout::style_hash()
     );
     // The hash is base64: always a valid header value; the fallback only
@@ -58,7 +61,7 @@ static POLICY: LazyLock<HeaderValue> = LazyLock::new(|| {
         .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'"))
 });
 
-/// No scripts, no framing (clickjacking), forms only to the console itself,
+/// No script but the console's own file (htmx), no framing (clickjacking), forms only to the console itself,
 /// the one inline stylesheet by its hash, and nothing cached or leaked in a
 /// `Referer`: review items carry personal data.
 async fn hardened(mut response: Response) -> Response {

@@ -3,6 +3,7 @@
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
+use crate::pages::assets;
 use crate::session::Session;
 
 /// Served inline so the console needs no CDN and no second request.
@@ -53,6 +54,8 @@ pub fn page(title: &str, session: Option<&Session>, body: Markup) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " — Sluice review console" }
                 style { (PreEscaped(STYLE)) }
+                meta name="htmx-config" content=(assets::HTMX_CONFIG);
+                script src=(assets::HTMX_PATH) defer {}
             }
             body {
                 header {

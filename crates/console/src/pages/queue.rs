@@ -27,32 +27,36 @@ pub async fn list(signed_in: SignedIn) -> Result<Html<String>> {
         @if !session.may_decide() {
             p { "Your role (" (session.role.as_str()) ") can read the queue; only reviewers and admins decide." }
         }
-        @if page.items.is_empty() {
-            p { "No item is waiting for a decision." }
-        } @else {
-            table {
-                caption { (page.items.len()) " open items, oldest first" }
-                thead { tr {
-                    th scope="col" { "Item" }
-                    th scope="col" { "Workflow" }
-                    th scope="col" { "Waiting for" }
-                    th scope="col" { "Why it stopped" }
-                    th scope="col" { "Due" }
-                } }
-                tbody {
-                    @for item in &page.items {
-                        tr {
-                            th scope="row" { a href={ "/reviews/" (item.id) } { "#" (item.id) } }
-                            td { (item.workflow) }
-                            td { (age(now, item.created_at)) }
-                            td { (handoff::text(&item.handoff["why_stopped"])) }
-                            (sla(now, item))
+        // With htmx the queue keeps itself current (the same page, fetched
+        // again, this part swapped in); without it, a reload does the same.
+        div id="queue" hx-get="/reviews" hx-trigger="every 5s" hx-select="#queue" hx-swap="outerHTML" {
+            @if page.items.is_empty() {
+                p { "No item is waiting for a decision." }
+            } @else {
+                table {
+                    caption { (page.items.len()) " open items, oldest first" }
+                    thead { tr {
+                        th scope="col" { "Item" }
+                        th scope="col" { "Workflow" }
+                        th scope="col" { "Waiting for" }
+                        th scope="col" { "Why it stopped" }
+                        th scope="col" { "Due" }
+                    } }
+                    tbody {
+                        @for item in &page.items {
+                            tr {
+                                th scope="row" { a href={ "/reviews/" (item.id) } { "#" (item.id) } }
+                                td { (item.workflow) }
+                                td { (age(now, item.created_at)) }
+                                td { (handoff::text(&item.handoff["why_stopped"])) }
+                                (sla(now, item))
+                            }
                         }
                     }
                 }
-            }
-            @if !page.next_page_token.is_empty() {
-                p { "Only the oldest " (PAGE) " are shown." }
+                @if !page.next_page_token.is_empty() {
+                    p { "Only the oldest " (PAGE) " are shown." }
+                }
             }
         }
     };

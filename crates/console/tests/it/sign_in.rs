@@ -141,6 +141,9 @@ async fn pages_forbid_scripts_framing_and_caching() -> anyhow::Result<()> {
     let policy = header("content-security-policy");
     assert!(policy.contains("default-src 'none'"), "{policy}");
     assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+    // Scripts only from the console itself: never inline, never eval.
+    assert!(policy.contains("script-src 'self';"), "{policy}");
+    assert!(!policy.contains("unsafe"), "{policy}");
     assert_eq!(header("x-frame-options"), "DENY");
     assert_eq!(header("cache-control"), "no-store");
     // The policy allows exactly the stylesheet the page carries.

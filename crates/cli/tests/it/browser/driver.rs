@@ -157,9 +157,15 @@ impl Browser {
         self.fill("#token", token).await?;
         self.click("form[action='/sign-in'] button[type=submit]")
             .await?;
-        let path = self.path().await?;
-        anyhow::ensure!(path == "/reviews", "after sign-in: {path}");
-        Ok(())
+        let signed_in = eventually("signed in", Duration::from_secs(10), || async {
+            let path = self.path().await?;
+            check(path == "/reviews", || format!("on {path}"))
+        })
+        .await;
+        if signed_in.is_err() {
+            self.screenshot("sign-in-failed").await?;
+        }
+        signed_in
     }
 
     /// Replaces the value of the field `css` with `text`, typing it.
