@@ -4,3 +4,5 @@
 //! exactly the same thing in the same order (audit first, then the change;
 //! check, then decide, then resume); the callers only read input and render
 //! output.
+
+pub mod replay;
