@@ -1,6 +1,8 @@
 //! The console's pages and the routes to them.
 
 pub mod approve;
+pub mod dead_letter;
+pub mod dead_letters;
 pub mod handoff;
 pub mod item;
 pub mod layout;
@@ -33,6 +35,11 @@ pub fn router(state: AppState) -> Router {
         .route("/reviews/{id}/approve", post(approve::approve))
         .route("/reviews/{id}/reject", post(item::reject))
         .route("/reviews/{id}/escalate", post(item::escalate))
+        // Dead letters, for the sre and admin roles: the list, one entry and
+        // its discard.
+        .route("/dead-letters", get(dead_letters::list))
+        .route("/dead-letters/{id}", get(dead_letter::show))
+        .route("/dead-letters/{id}/discard", post(dead_letter::discard))
         .layer(map_response(hardened))
         .with_state(state)
 }

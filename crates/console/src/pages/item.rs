@@ -194,7 +194,8 @@ fn forms(session: &Session, item: &ReviewItem) -> Markup {
     }
 }
 
-fn trail(audit: &[AuditRecord]) -> Markup {
+/// An audit trail as a table (nothing when it is empty).
+pub fn trail(audit: &[AuditRecord]) -> Markup {
     if audit.is_empty() {
         return html! {};
     }
@@ -223,6 +224,7 @@ fn trail(audit: &[AuditRecord]) -> Markup {
     }
 }
 
-fn instant(at: chrono::DateTime<chrono::Utc>) -> String {
+/// An instant as the console writes it, in UTC.
+pub fn instant(at: chrono::DateTime<chrono::Utc>) -> String {
     at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }

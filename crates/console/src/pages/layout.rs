@@ -21,6 +21,8 @@ pre{white-space:pre-wrap;background:#f0f0f0;padding:.5rem}
 form.decision{margin:1rem 0;padding:.8rem;border:1px solid #ccc;background:#fff}
 label{display:block;font-weight:bold;margin-bottom:.3rem}
 textarea,input[type=password]{width:100%;max-width:40rem;box-sizing:border-box}
+form.filter{display:flex;flex-wrap:wrap;gap:.6rem 1rem;align-items:end;margin:1rem 0}
+form.filter label{margin:0}form.filter input,form.filter select{display:block;font-weight:normal}
 button{margin-top:.5rem;padding:.3rem 1rem}
 :focus{outline:3px solid #36c;outline-offset:2px}
 ";

@@ -2,6 +2,7 @@
 //! database, the console on an ephemeral port, driven over HTTP.
 
 mod approve;
+mod dead_letters;
 mod decisions;
 mod harness;
 mod sign_in;
