@@ -32,8 +32,12 @@ pub enum Error {
     /// The item cannot be approved from here.
     #[error("{0}")]
     Conflict(String),
+    /// What the page is about is not known to the console (a replay of
+    /// another console, or from before a restart).
+    #[error("{0}")]
+    NotFound(String),
     /// The system's random number generator failed.
-    #[error("cannot draw a random session id")]
+    #[error("cannot draw random bytes for a session or batch id")]
     Random,
     /// Binding or serving the HTTP listener failed.
     #[error("{context}: {source}")]
@@ -65,6 +69,7 @@ impl Error {
             Error::Ledger(sluice_ledger::Error::NotFound(_)) => StatusCode::NOT_FOUND,
             Error::Ledger(_) | Error::Bus(_) | Error::Resume(_) => StatusCode::BAD_GATEWAY,
             Error::Conflict(_) => StatusCode::CONFLICT,
+            Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::Random | Error::Io { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

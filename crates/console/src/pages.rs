@@ -7,6 +7,9 @@ pub mod handoff;
 pub mod item;
 pub mod layout;
 pub mod queue;
+pub mod replay;
+pub mod replay_preview;
+pub mod replay_progress;
 pub mod sign_in;
 
 use std::sync::LazyLock;
@@ -36,10 +39,14 @@ pub fn router(state: AppState) -> Router {
         .route("/reviews/{id}/reject", post(item::reject))
         .route("/reviews/{id}/escalate", post(item::escalate))
         // Dead letters, for the sre and admin roles: the list, one entry and
-        // its discard.
+        // its discard; a replay is previewed, confirmed, then followed on
+        // its progress page while it runs in the background.
         .route("/dead-letters", get(dead_letters::list))
         .route("/dead-letters/{id}", get(dead_letter::show))
         .route("/dead-letters/{id}/discard", post(dead_letter::discard))
+        .route("/dead-letters/replays", post(replay::start))
+        .route("/dead-letters/replays/preview", post(replay::preview))
+        .route("/dead-letters/replays/{batch}", get(replay_progress::show))
         .layer(map_response(hardened))
         .with_state(state)
 }

@@ -3,6 +3,7 @@
 use sluice_bus::Bus;
 use sluice_ledger::LedgerOptions;
 
+use crate::replays::Replays;
 use crate::session::Sessions;
 
 /// The console's shared state.
@@ -14,6 +15,8 @@ pub struct AppState {
     pub ledger: LedgerOptions,
     /// The installation's NATS, where approvals resume executions.
     pub bus: Bus,
+    /// Dead-letter replays running in the background, and the last ones run.
+    pub replays: Replays,
     /// Whether cookies are marked `Secure`.
     pub secure_cookie: bool,
 }

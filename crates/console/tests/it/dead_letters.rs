@@ -1,6 +1,6 @@
 //! Dead letters: only the sre and admin roles see or change them; the list
 //! filters; an entry shows its payload as text; a discard needs a reason.
-//! The helpers here index dead letters.
+//! The helpers here index dead letters for the replay tests too.
 
 use reqwest::StatusCode;
 use sluice_core::subjects::StreamKind;
@@ -73,6 +73,24 @@ pub async fn entry(console: &Console, id: i64) -> anyhow::Result<DeadLetter> {
     Ok(admin.get_dead_letter(id).await?.0)
 }
 
+/// How many messages the pipeline stream holds.
+pub async fn stored(console: &Console) -> anyhow::Result<u64> {
+    let name = console.nats.subjects.stream(StreamKind::Pipeline);
+    let mut stream = console.nats.jetstream.get_stream(&name).await?;
+    Ok(stream.info().await?.state.messages)
+}
+
+/// The value of the hidden field `name` on a page.
+pub fn hidden(page: &str, name: &str) -> anyhow::Result<String> {
+    let marker = format!(r#"name="{name}" value=""#);
+    let start = page
+        .find(&marker)
+        .ok_or_else(|| anyhow::anyhow!("no {name} field on the page"))?
+        + marker.len();
+    let len = page[start..].find('"').unwrap_or_default();
+    Ok(page[start..start + len].to_owned())
+}
+
 pub fn link(id: i64) -> String {
     format!(r#"href="/dead-letters/{id}""#)
 }
@@ -98,6 +116,23 @@ async fn a_reviewer_is_refused_and_offered_no_replay() -> anyhow::Result<()> {
     assert!(!page.contains("/dead-letters/replays"), "{page}");
     assert!(!page.contains("Discard"), "{page}");
 
+    let id = d.id.to_string();
+    let form = [("csrf", token.as_str()), ("ids", id.as_str())];
+    let resp = console
+        .post("/dead-letters/replays/preview", Some(&reviewer), &form)
+        .await?;
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let form = [
+        ("csrf", token.as_str()),
+        ("ids", id.as_str()),
+        ("batch", "b1"),
+        ("reason", "let me"),
+        ("confirm", "replay 1"),
+    ];
+    let resp = console
+        .post("/dead-letters/replays", Some(&reviewer), &form)
+        .await?;
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
     let form = [("csrf", token.as_str()), ("reason", "let me")];
     let resp = console
         .post(&format!("{path}/discard"), Some(&reviewer), &form)
@@ -201,5 +236,17 @@ async fn a_discard_needs_a_reason_and_is_shown() -> anyhow::Result<()> {
     assert!(page.contains("bob (sre)"), "{page}");
     assert!(!page.contains("/dead-letters/replays/preview"), "{page}");
 
+    // A discarded entry is left out of a replay preview.
+    let id = d.id.to_string();
+    let form = [("csrf", token.as_str()), ("ids", id.as_str())];
+    let resp = console
+        .post("/dead-letters/replays/preview", Some(&sre), &form)
+        .await?;
+    let preview = resp.text().await?;
+    assert!(
+        preview.contains("1 discarded entry is left out"),
+        "{preview}"
+    );
+    assert!(preview.contains("Nothing to replay."), "{preview}");
     Ok(())
 }

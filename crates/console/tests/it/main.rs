@@ -5,4 +5,5 @@ mod approve;
 mod dead_letters;
 mod decisions;
 mod harness;
+mod replays;
 mod sign_in;
