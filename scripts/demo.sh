@@ -8,8 +8,13 @@
 # scenario ends somewhere unexpected, any idempotency key was booked twice or
 # an enrichment was written twice.
 #
+# The review console runs too: the demo prints its address and a reviewer
+# token. With SLUICE_DEMO_KEEP=1 the stack stays up after the scenarios, for
+# the console, until Ctrl-C.
+#
 # Ports: SLUICE_DEMO_INGEST_PORT (8080), SLUICE_DEMO_BOOKING_PORT (8090),
-# SLUICE_DEMO_LEDGER_PORT (50051), SLUICE_DEMO_METRICS_PORT (9464, /metrics).
+# SLUICE_DEMO_LEDGER_PORT (50051), SLUICE_DEMO_METRICS_PORT (9464, /metrics),
+# SLUICE_DEMO_CONSOLE_PORT (8070).
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -20,6 +25,7 @@ ingest_port=${SLUICE_DEMO_INGEST_PORT:-8080}
 booking_port=${SLUICE_DEMO_BOOKING_PORT:-8090}
 ledger_port=${SLUICE_DEMO_LEDGER_PORT:-50051}
 metrics_port=${SLUICE_DEMO_METRICS_PORT:-9464}
+console_port=${SLUICE_DEMO_CONSOLE_PORT:-8070}
 mkdir -p "$dev_dir"
 
 eval "$(bash scripts/dev-up.sh | sed 's/^/export /')"
@@ -32,6 +38,13 @@ new_secret() { echo "whsec_$(python3 -c 'import base64,os;print(base64.b64encode
 SLUICE_WHATSAPP_WEBHOOK_SECRET=$(new_secret)
 SLUICE_CRM_WEBHOOK_SECRET=$(new_secret)
 export SLUICE_WHATSAPP_WEBHOOK_SECRET SLUICE_CRM_WEBHOOK_SECRET
+# Fresh ledger tokens per run: one for the stack's own services, one per
+# person. The demo's `sluice` commands run as the reviewer.
+new_token() { python3 -c 'import secrets;print(secrets.token_urlsafe(24))'; }
+service_token=$(new_token) reviewer_token=$(new_token) sre_token=$(new_token)
+SLUICE_LEDGER_TOKENS="$service_token=service:sluice-dev,$reviewer_token=reviewer:demo-reviewer,$sre_token=sre:demo-sre"
+export SLUICE_LEDGER_TOKENS
+export SLUICE_LEDGER_TOKEN=$reviewer_token
 # A fresh prefix and databases per run, so the counts are this run's alone.
 run_id=demo$(date +%s)
 export SLUICE_PREFIX=$run_id
@@ -43,6 +56,7 @@ crm_db="${SLUICE_DATABASE_URL%/*}/sluice_${run_id}_crm"
   --workflows workflows --sources sources \
   --ingest-listen "127.0.0.1:$ingest_port" --booking-listen "127.0.0.1:$booking_port" \
   --ledger-listen "127.0.0.1:$ledger_port" --metrics-listen "127.0.0.1:$metrics_port" \
+  --console-listen "127.0.0.1:$console_port" \
   >"$dev_dir/demo.log" 2>&1 &
 dev_pid=$!
 stop() {
@@ -61,6 +75,7 @@ for _ in $(seq 1 150); do
   sleep 0.2
 done
 
+echo "demo: review console at http://127.0.0.1:$console_port/ (sign in with the reviewer token $reviewer_token, or the sre token $sre_token)"
 status=0
 SLUICE_DEMO_INGEST="http://127.0.0.1:$ingest_port" SLUICE_DEMO_BOOKING="http://127.0.0.1:$booking_port" \
   SLUICE_DEMO_METRICS="http://127.0.0.1:$metrics_port/metrics" \
@@ -99,6 +114,11 @@ if [[ -n ${CRM_DEMO_EXECUTION:-} ]]; then
   echo "compensations in the CRM's key table: $(psql -qAt "$crm_db" -c "SELECT count(*) FROM sluice_effects WHERE key LIKE '%:compensate'")"
 fi
 
+if [[ ${SLUICE_DEMO_KEEP:-0} == 1 ]]; then
+  echo
+  echo "demo: the stack stays up; review console at http://127.0.0.1:$console_port/ (reviewer token $reviewer_token). Ctrl-C stops it." >&2
+  wait "$dev_pid" || true
+fi
 stop
 trap - EXIT
 echo "demo: stopped cleanly (log: $dev_dir/demo.log)" >&2

@@ -22,6 +22,11 @@ export SLUICE_TEST_NATS_URL=${SLUICE_TEST_NATS_URL:-$SLUICE_NATS_URL}
 export SLUICE_TEST_DATABASE_URL=${SLUICE_TEST_DATABASE_URL:-$SLUICE_DATABASE_URL}
 done_step engines
 
+step "browser (scripts/install-browser.sh)"
+# Headless Chromium and chromedriver for the console's browser tests.
+eval "$(bash scripts/install-browser.sh | sed 's/^/export /')"
+done_step browser
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 done_step fmt
@@ -41,7 +46,7 @@ done_step alerts
 step "demo (scripts/demo.sh)"
 # The README's first command, end to end, on ports unlikely to be taken.
 SLUICE_DEMO_INGEST_PORT=18080 SLUICE_DEMO_BOOKING_PORT=18090 SLUICE_DEMO_LEDGER_PORT=15051 \
-  SLUICE_DEMO_METRICS_PORT=19464 \
+  SLUICE_DEMO_METRICS_PORT=19464 SLUICE_DEMO_CONSOLE_PORT=18070 \
   bash scripts/demo.sh
 done_step demo
 

@@ -74,6 +74,8 @@ impl Pipeline {
             topology: None,
             executor_failpoint: None,
             metrics_listen: Some(any),
+            ledger_tokens: Default::default(),
+            console_listen: None,
             service_nats: Default::default(),
         };
         let stack = Stack::start(options).await.context("starting the stack")?;

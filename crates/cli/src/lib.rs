@@ -14,7 +14,7 @@ pub mod executions;
 pub mod output;
 pub mod review;
 pub mod switch;
-pub mod timeline;
+pub use sluice_ops::timeline;
 pub mod trace;
 
 use std::io::Write;

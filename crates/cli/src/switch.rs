@@ -1,19 +1,18 @@
 //! `sluice switch …`: kill switches per workflow (`reservation`) and per
 //! action (`reservation.create_booking`).
 //!
-//! A change is audited in the ledger first, under the caller's authenticated
-//! identity (a reviewer is refused there), and only then written to the
-//! switch bucket with that identity, so the bucket never holds a change the
-//! audit trail lacks. The gate and executor watch the bucket: turning a
-//! switch off pauses their consumers, turning it on resumes them at once.
+//! The change itself (audited in the ledger first, under the caller's
+//! identity, then written to the switch bucket) is `sluice_ops::switches`,
+//! shared with the review console; this module reads the arguments and
+//! prints the answer.
 
 use std::io::Write;
 
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
-use sluice_bus::{KeyedSwitch, Switch, SwitchState, Switches};
+use sluice_bus::{KeyedSwitch, SwitchState, Switches};
 use sluice_core::Subjects;
-use sluice_ledger::SwitchChange;
+use sluice_ops::switches::{self, Change, Trail};
 
 use crate::CliConfig;
 use crate::error::CliError;
@@ -59,24 +58,23 @@ pub async fn run(
     json: bool,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    let switches = open(config).await?;
+    let bucket = open(config).await?;
+    let failed = |e: switches::Error| failure(config, e);
     match command {
-        SwitchCommand::List => list(&switches.list().await?, json, out),
+        SwitchCommand::List => list(&switches::list(&bucket).await.map_err(failed)?, json, out),
         SwitchCommand::Show(KeyArg { key }) => {
-            check_key(&key)?;
-            let current = switches.get(&key).await?;
-            let ledger = config.ledger()?;
-            let audit = ledger
-                .list_audit("switch", &key, 100)
+            let trail = switches::trail(&bucket, &config.ledger()?, &key)
                 .await
-                .map_err(|e| CliError::from_ledger(&config.ledger_url, e))?;
-            show(&key, current.as_ref(), &audit, json, out)
+                .map_err(failed)?;
+            show(&trail, json, out)
         }
         SwitchCommand::Off(args) => {
-            change(&switches, config, args, SwitchState::Off, json, out).await
+            let change = Change::off(args.key, args.reason).map_err(failed)?;
+            change_to(&bucket, config, &change, args.dry_run, json, out).await
         }
         SwitchCommand::On(args) => {
-            change(&switches, config, args, SwitchState::On, json, out).await
+            let change = Change::on(args.key, args.reason).map_err(failed)?;
+            change_to(&bucket, config, &change, args.dry_run, json, out).await
         }
     }
 }
@@ -87,69 +85,55 @@ async fn open(config: &CliConfig) -> anyhow::Result<Switches> {
     Ok(Switches::open_in(&js, subjects.switches_bucket()).await?)
 }
 
-fn check_key(key: &str) -> Result<(), CliError> {
-    sluice_core::subjects::validate_switch_key(key).map_err(|e| {
-        CliError::Usage(format!(
-            "switch keys look like <workflow> or <workflow>.<action>: {e}"
-        ))
-    })
+/// Words a failure as the other commands do: usage errors exit 2, the
+/// ledger's refusals name the ledger.
+fn failure(config: &CliConfig, err: switches::Error) -> anyhow::Error {
+    match err {
+        switches::Error::InvalidKey { .. } => CliError::Usage(err.to_string()).into(),
+        switches::Error::EmptyReason => {
+            CliError::Usage("--reason must not be empty".to_owned()).into()
+        }
+        switches::Error::Ledger(e) => CliError::from_ledger(&config.ledger_url, e).into(),
+        switches::Error::Bus(e) => e.into(),
+        other => other.into(),
+    }
 }
 
-async fn change(
-    switches: &Switches,
+async fn change_to(
+    bucket: &Switches,
     config: &CliConfig,
-    args: ChangeArgs,
-    state: SwitchState,
+    change: &Change,
+    dry_run: bool,
     json: bool,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    check_key(&args.key)?;
-    crate::error::require_reason(&args.reason)?;
-    let before = switches.get(&args.key).await?;
-    let was = before.as_ref().map_or(SwitchState::On, |s| s.switch.state);
-    if args.dry_run {
+    let (key, state) = (change.key(), change.to());
+    if dry_run {
+        let was = switches::preview(bucket, change)
+            .await
+            .map_err(|e| failure(config, e))?
+            .from;
         if json {
-            let answer = json!({ "key": args.key, "from": was.as_str(), "to": state.as_str(),
+            let answer = json!({ "key": key, "from": was.as_str(), "to": state.as_str(),
                                  "dry_run": true });
             writeln!(out, "{answer}")?;
         } else {
-            writeln!(
-                out,
-                "would turn {} {state} (now {was}); nothing changed",
-                args.key
-            )?;
+            writeln!(out, "would turn {key} {state} (now {was}); nothing changed")?;
         }
         return Ok(());
     }
-    let ledger = config.ledger()?;
-    let record = ledger
-        .record_switch_change(&SwitchChange {
-            key: args.key.clone(),
-            state: state.as_str().to_owned(),
-            reason: args.reason.clone(),
-            source: "operator".to_owned(),
-            detail: Some(json!({ "from": was.as_str() })),
-        })
+    let changed = switches::apply(bucket, &config.ledger()?, change)
         .await
-        .map_err(|e| CliError::from_ledger(&config.ledger_url, e))?;
-    let switch = Switch {
-        state,
-        by: record.actor.clone(),
-        reason: args.reason,
-        at: Some(record.at),
-        source: "operator".to_owned(),
-        canaries: 0,
-        audit_id: Some(record.id),
-    };
-    switches.put(&args.key, &switch).await?;
+        .map_err(|e| failure(config, e))?;
+    let was = changed.from;
     if json {
-        let answer = json!({ "key": args.key, "from": was.as_str(), "switch": switch });
+        let answer = json!({ "key": key, "from": was.as_str(), "switch": changed.switch });
         writeln!(out, "{answer}")?;
     } else {
         writeln!(
             out,
-            "{} is {state} (was {was}); audited as {} by {}",
-            args.key, record.id, record.actor
+            "{key} is {state} (was {was}); audited as {} by {}",
+            changed.audit.id, changed.audit.actor
         )?;
     }
     Ok(())
@@ -195,20 +179,16 @@ fn list(switches: &[KeyedSwitch], json: bool, out: &mut impl Write) -> anyhow::R
     Ok(())
 }
 
-fn show(
-    key: &str,
-    current: Option<&KeyedSwitch>,
-    audit: &[sluice_ledger::AuditRecord],
-    json: bool,
-    out: &mut impl Write,
-) -> anyhow::Result<()> {
+fn show(trail: &Trail, json: bool, out: &mut impl Write) -> anyhow::Result<()> {
+    let key = &trail.key;
     if json {
-        let audit: Vec<Value> = audit.iter().map(output::audit_json).collect();
-        let answer = json!({ "key": key, "switch": current.map(|s| &s.switch), "audit": audit });
+        let audit: Vec<Value> = trail.audit.iter().map(output::audit_json).collect();
+        let current = trail.current.as_ref().map(|s| &s.switch);
+        let answer = json!({ "key": key, "switch": current, "audit": audit });
         writeln!(out, "{answer}")?;
         return Ok(());
     }
-    match current {
+    match &trail.current {
         Some(s) => writeln!(
             out,
             "{key}: {} (by {} via {}: {})",
@@ -217,6 +197,6 @@ fn show(
         None => writeln!(out, "{key}: on (never set)")?,
     }
     writeln!(out, "\nAudit trail:")?;
-    output::audit_table(out, audit)?;
+    output::audit_table(out, &trail.audit)?;
     Ok(())
 }

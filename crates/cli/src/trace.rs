@@ -17,7 +17,7 @@ use sluice_ledger::{ExecutionFilter, LedgerClient};
 
 use crate::CliConfig;
 use crate::error::CliError;
-use crate::executions::{PAGE, get};
+use crate::executions::get;
 use crate::output::{self, table};
 use crate::timeline::Timeline;
 
@@ -105,31 +105,19 @@ async fn by_correlation(
     config: &CliConfig,
     args: &TraceArgs,
 ) -> Result<(Vec<ExecutionId>, usize), CliError> {
-    let mut filter = ExecutionFilter {
+    let filter = ExecutionFilter {
         workflow: args.workflow.clone(),
         since: args.since,
-        limit: PAGE,
         ..Default::default()
     };
-    let (mut ids, mut scanned) = (Vec::new(), 0);
-    loop {
-        let page = ledger
-            .list_executions(&filter)
+    let (found, scanned) =
+        sluice_ops::search::by_correlation(ledger, &filter, &args.id, args.max_scan)
             .await
             .map_err(|e| CliError::from_ledger(&config.ledger_url, e))?;
-        scanned += page.executions.len();
-        ids.extend(
-            page.executions
-                .iter()
-                .filter(|e| e.correlation_id == args.id)
-                .map(|e| ExecutionId::from_uuid(e.execution_id)),
-        );
-        if page.next_page_token.is_empty() || scanned >= args.max_scan {
-            break;
-        }
-        filter.page_token = page.next_page_token;
-    }
-    ids.reverse();
+    let ids = found
+        .iter()
+        .map(|e| ExecutionId::from_uuid(e.execution_id))
+        .collect();
     Ok((ids, scanned))
 }
 

@@ -2,6 +2,8 @@
 
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
+use sluice_ops::review::ApproveError;
+use sluice_ops::switches;
 use tonic::Code;
 
 use crate::pages::layout;
@@ -26,12 +28,17 @@ pub enum Error {
     /// NATS could not be reached or refused a publish.
     #[error(transparent)]
     Bus(#[from] sluice_bus::Error),
-    /// The item was approved but the execution could not be resumed.
-    #[error("approved, but resuming the execution failed ({0}); approve again to resume it")]
-    Resume(String),
-    /// The item cannot be approved from here.
+    /// An approval was refused or failed.
+    #[error(transparent)]
+    Approve(ApproveError),
+    /// A switch could not be read or changed (a bad key, no reason, or the
+    /// change was audited but not written). Boxed: it is rare, and every
+    /// console result would otherwise be as large as it.
+    #[error(transparent)]
+    Switch(Box<switches::Error>),
+    /// The declared workflows could not be loaded.
     #[error("{0}")]
-    Conflict(String),
+    Workflows(String),
     /// What the page is about is not known to the console (a replay of
     /// another console, or from before a restart).
     #[error("{0}")]
@@ -48,6 +55,16 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+}
+
+impl From<ApproveError> for Error {
+    /// A ledger refusal keeps its own status and message.
+    fn from(err: ApproveError) -> Self {
+        match err {
+            ApproveError::Ledger(e) => Error::Ledger(e),
+            other => Error::Approve(other),
+        }
+    }
 }
 
 /// The console's result type.
@@ -67,10 +84,25 @@ impl Error {
                 _ => StatusCode::BAD_GATEWAY,
             },
             Error::Ledger(sluice_ledger::Error::NotFound(_)) => StatusCode::NOT_FOUND,
-            Error::Ledger(_) | Error::Bus(_) | Error::Resume(_) => StatusCode::BAD_GATEWAY,
-            Error::Conflict(_) => StatusCode::CONFLICT,
+            Error::Ledger(_) | Error::Bus(_) => StatusCode::BAD_GATEWAY,
+            Error::Approve(e) => match e {
+                ApproveError::NotResumable(_) => StatusCode::CONFLICT,
+                ApproveError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                ApproveError::Workflow(_) | ApproveError::UnknownState(_) => {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                }
+                ApproveError::Ledger(_) | ApproveError::Resume(_) => StatusCode::BAD_GATEWAY,
+            },
+            Error::Switch(e) => match **e {
+                switches::Error::InvalidKey { .. } | switches::Error::EmptyReason => {
+                    StatusCode::BAD_REQUEST
+                }
+                _ => StatusCode::BAD_GATEWAY,
+            },
             Error::NotFound(_) => StatusCode::NOT_FOUND,
-            Error::Random | Error::Io { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            Error::Random | Error::Workflows(_) | Error::Io { .. } => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
     }
 
@@ -79,6 +111,18 @@ impl Error {
         match self {
             Error::Ledger(sluice_ledger::Error::Status(status)) => status.message().to_owned(),
             other => other.to_string(),
+        }
+    }
+}
+
+impl From<switches::Error> for Error {
+    /// The ledger's and the bus's failures keep their own variants, so a
+    /// refusal gets the ledger's status and message like any other call.
+    fn from(err: switches::Error) -> Self {
+        match err {
+            switches::Error::Ledger(e) => Error::Ledger(e),
+            switches::Error::Bus(e) => Error::Bus(e),
+            other => Error::Switch(Box::new(other)),
         }
     }
 }

@@ -6,9 +6,10 @@
 //! ledger call with it, so the ledger's roles and audit trail see the
 //! operator, never the console. Pages: the open queue, one item's handoff
 //! in plain language, and the decisions: approve (resuming the execution
-//! at the execute stage over NATS), reject and escalate; for SREs, the
-//! dead letters: list, detail, discard, and replays previewed, confirmed
-//! and followed while they run.
+//! at the execute stage over NATS), reject and escalate; the kill switches,
+//! turned off and on through `sluice_ops::switches` like the CLI; for SREs,
+//! the dead letters: list, detail, discard, and replays (through
+//! `sluice_ops::replay`) previewed, confirmed and followed while they run.
 //!
 //! - [`options`]: the typed configuration.
 //! - [`session`]: in-memory sessions with their CSRF tokens.
@@ -25,8 +26,10 @@ pub mod session;
 pub mod state;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use sluice_bus::Bus;
+use sluice_ops::Catalog;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -45,9 +48,13 @@ pub struct Service {
 
 impl Service {
     /// Binds `options.listen`, checks the ledger options (TLS files) and
-    /// connects to NATS.
+    /// the declared workflows, and connects to NATS.
     pub async fn bind(options: Options) -> Result<Self> {
         options.ledger.client_options()?;
+        let catalog = Catalog::new(&options.workflows_dir);
+        // At start-up, not at the first approval: a missing or broken
+        // workflows directory is a deployment error.
+        catalog.all().map_err(Error::Workflows)?;
         let bus = Bus::connect(&options.nats, "sluice-console").await?;
         let listener = TcpListener::bind(options.listen)
             .await
@@ -59,6 +66,7 @@ impl Service {
             sessions: Sessions::new(options.session_ttl()),
             ledger: options.ledger.clone(),
             bus,
+            catalog: Arc::new(catalog),
             replays: Replays::new(),
             secure_cookie: options.secure_cookie,
         };

@@ -1,6 +1,7 @@
 //! The console's typed configuration (file < `SLUICE_*` env).
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -18,6 +19,10 @@ pub struct Options {
     /// The ledger; each operator's own token replaces `ledger.token` for
     /// the calls made on their behalf.
     pub ledger: LedgerOptions,
+    /// The declared workflows (`workflows/<name>/workflow.toml`): the
+    /// approve form is generated from each contract, and corrections are
+    /// checked by the gate's rules.
+    pub workflows_dir: PathBuf,
     /// How long a sign-in lasts, in milliseconds.
     pub session_ttl_ms: u64,
     /// Whether the session cookie is marked `Secure` (set it behind HTTPS).
@@ -32,6 +37,7 @@ impl Default for Options {
             listen: SocketAddr::from(([127, 0, 0, 1], 8070)),
             nats: NatsOptions::default(),
             ledger: LedgerOptions::default(),
+            workflows_dir: PathBuf::from("workflows"),
             session_ttl_ms: 8 * 60 * 60 * 1_000,
             secure_cookie: false,
             health_listen: Some(SocketAddr::from(([127, 0, 0, 1], 9098))),

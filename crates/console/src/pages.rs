@@ -1,8 +1,10 @@
 //! The console's pages and the routes to them.
 
 pub mod approve;
+pub mod corrections;
 pub mod dead_letter;
 pub mod dead_letters;
+pub mod executions;
 pub mod handoff;
 pub mod item;
 pub mod layout;
@@ -11,6 +13,7 @@ pub mod replay;
 pub mod replay_preview;
 pub mod replay_progress;
 pub mod sign_in;
+pub mod switches;
 
 use std::sync::LazyLock;
 
@@ -38,6 +41,13 @@ pub fn router(state: AppState) -> Router {
         .route("/reviews/{id}/approve", post(approve::approve))
         .route("/reviews/{id}/reject", post(item::reject))
         .route("/reviews/{id}/escalate", post(item::escalate))
+        .route("/executions", get(executions::list))
+        .route("/executions/{id}", get(executions::show))
+        // Switches: everyone signed in reads the list; changing one and its
+        // audit trail are for sre and admin (the handlers check the role,
+        // the ledger checks it again).
+        .route("/switches", get(switches::list).post(switches::change))
+        .route("/switches/{key}", get(switches::show))
         // Dead letters, for the sre and admin roles: the list, one entry and
         // its discard; a replay is previewed, confirmed, then followed on
         // its progress page while it runs in the background.

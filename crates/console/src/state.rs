@@ -1,7 +1,10 @@
 //! What every handler shares.
 
+use std::sync::Arc;
+
 use sluice_bus::Bus;
 use sluice_ledger::LedgerOptions;
+use sluice_ops::Catalog;
 
 use crate::replays::Replays;
 use crate::session::Sessions;
@@ -15,6 +18,9 @@ pub struct AppState {
     pub ledger: LedgerOptions,
     /// The installation's NATS, where approvals resume executions.
     pub bus: Bus,
+    /// The declared workflows: the approve form's fields and the rules a
+    /// correction is checked by.
+    pub catalog: Arc<Catalog>,
     /// Dead-letter replays running in the background, and the last ones run.
     pub replays: Replays,
     /// Whether cookies are marked `Secure`.

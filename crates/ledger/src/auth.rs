@@ -95,6 +95,15 @@ impl TokenTable {
         self.entries.is_empty()
     }
 
+    /// The first token granted `role`: what a process running every
+    /// service (`sluice dev`) hands its own services.
+    pub fn first_token(&self, role: Role) -> Option<&str> {
+        self.entries
+            .iter()
+            .find(|(_, identity)| identity.role == role)
+            .map(|(token, _)| token.as_str())
+    }
+
     /// Finds the identity of a token. Compares against every entry in
     /// constant time per entry, so timing does not reveal a near miss.
     pub fn lookup(&self, token: &str) -> Option<&Identity> {

@@ -5,4 +5,11 @@
 //! check, then decide, then resume); the callers only read input and render
 //! output.
 
+pub mod catalog;
 pub mod replay;
+pub mod review;
+pub mod search;
+pub mod switches;
+pub mod timeline;
+
+pub use catalog::{Catalog, Workflow};

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::Args;
+use sluice_ledger::{Role, TokenTable};
 use sqlx::{ConnectOptions as _, Connection as _};
 
 pub use stack::{Stack, StackOptions};
@@ -53,6 +54,16 @@ pub struct DevArgs {
     /// every service of the process; off when not given.
     #[arg(long)]
     pub metrics_listen: Option<SocketAddr>,
+    /// Where the review console listens; off when not given. Needs
+    /// `--ledger-tokens`: operators sign in with a reviewer, sre or admin
+    /// token.
+    #[arg(long, requires = "ledger_tokens")]
+    pub console_listen: Option<SocketAddr>,
+    /// The ledger's tokens, `token=role[:name],…`; the stack's services use
+    /// the first `service` token. Without them the ledger runs in insecure
+    /// dev mode [env: SLUICE_LEDGER_TOKENS].
+    #[arg(long, env = "SLUICE_LEDGER_TOKENS", hide_env_values = true)]
+    pub ledger_tokens: Option<String>,
 }
 
 /// Runs the stack until SIGTERM or SIGINT.
@@ -73,6 +84,15 @@ pub async fn run(
     .await?;
     let crm_database_url =
         ensure_database(&args.database_url, &format!("{}_crm", args.database_prefix)).await?;
+    let ledger_tokens: TokenTable = args
+        .ledger_tokens
+        .as_deref()
+        .unwrap_or_default()
+        .parse()
+        .context("--ledger-tokens")?;
+    if args.console_listen.is_some() && ledger_tokens.first_token(Role::Service).is_none() {
+        anyhow::bail!("--ledger-tokens needs a `service` token for the stack's own services");
+    }
     let options = StackOptions {
         nats: config.nats_options(),
         service_nats: Default::default(),
@@ -90,6 +110,8 @@ pub async fn run(
         topology: None,
         executor_failpoint: None,
         metrics_listen: args.metrics_listen,
+        ledger_tokens,
+        console_listen: args.console_listen,
     };
     let _telemetry = sluice_runtime::TelemetryGuard::init(
         &sluice_runtime::TelemetryConfig::from_env("sluice-dev", options.env.clone()),
@@ -97,8 +119,10 @@ pub async fn run(
     let shutdown = sluice_runtime::shutdown::on_signal()?;
     let stack = Stack::start(options).await?;
     let metrics = stack.metrics.map(|m| m.to_string());
+    let console = stack.console.map(|c| format!("http://{c}"));
     tracing::info!(ingest = %stack.ingest, booking = %stack.booking, ledger = %stack.ledger,
-        metrics = metrics.as_deref().unwrap_or("off"), "sluice dev is up");
+        metrics = metrics.as_deref().unwrap_or("off"),
+        console = console.as_deref().unwrap_or("off"), "sluice dev is up");
     stack.run_until(shutdown).await
 }
 

@@ -16,7 +16,7 @@ type Services = JoinSet<anyhow::Result<()>>;
 /// action's).
 pub(super) async fn spawn_pipeline(
     options: &StackOptions,
-    ledger_url: &str,
+    ledger: &sluice_ledger::LedgerOptions,
     booking_url: &str,
     services: &mut Services,
     shutdown: &CancellationToken,
@@ -24,10 +24,7 @@ pub(super) async fn spawn_pipeline(
     let interpreter = sluice_interpreter::Service::new(
         sluice_interpreter::Options {
             nats: options.nats_for("interpreter"),
-            ledger: sluice_interpreter::LedgerOptions {
-                url: ledger_url.to_owned(),
-                ..Default::default()
-            },
+            ledger: ledger.clone(),
             workflows_dir: options.workflows_dir.clone(),
             models: options.models.clone(),
             ..Default::default()
@@ -41,10 +38,7 @@ pub(super) async fn spawn_pipeline(
 
     let gate = sluice_gate::Service::new(sluice_gate::Options {
         nats: options.nats_for("gate"),
-        ledger: sluice_gate::LedgerOptions {
-            url: ledger_url.to_owned(),
-            ..Default::default()
-        },
+        ledger: ledger.clone(),
         workflows_dir: options.workflows_dir.clone(),
         http_listen: None,
         // One process on a laptop: breakers react within a second.
@@ -58,10 +52,7 @@ pub(super) async fn spawn_pipeline(
 
     let executor = sluice_executor::Executor::new(sluice_executor::Options {
         nats: options.nats_for("executor"),
-        ledger: sluice_executor::LedgerOptions {
-            url: ledger_url.to_owned(),
-            ..Default::default()
-        },
+        ledger: ledger.clone(),
         workflows_dir: options.workflows_dir.clone(),
         http_listen: None,
         action_settings: action_settings(options, booking_url)?,
@@ -75,10 +66,7 @@ pub(super) async fn spawn_pipeline(
 
     let notifier = sluice_notifier::Service::new(sluice_notifier::Options {
         nats: options.nats_for("notifier"),
-        ledger: sluice_notifier::LedgerOptions {
-            url: ledger_url.to_owned(),
-            ..Default::default()
-        },
+        ledger: ledger.clone(),
         workflows_dir: options.workflows_dir.clone(),
         http_listen: None,
         channels: [(
@@ -104,16 +92,13 @@ pub(super) async fn spawn_pipeline(
 /// stack in the ledger and announces it.
 pub(super) async fn spawn_deadletter(
     options: &StackOptions,
-    ledger_url: &str,
+    ledger: &sluice_ledger::LedgerOptions,
     services: &mut Services,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<()> {
     let deadletter = sluice_deadletter::Service::new(sluice_deadletter::Options {
         nats: options.nats_for("deadletter"),
-        ledger: sluice_deadletter::LedgerOptions {
-            url: ledger_url.to_owned(),
-            ..Default::default()
-        },
+        ledger: ledger.clone(),
         http_listen: None,
         // One process on a laptop: a short check makes overdue reviews
         // show up while someone is watching.
@@ -131,17 +116,14 @@ pub(super) async fn spawn_deadletter(
 /// Starts ingest and returns the address its HTTP API listens on.
 pub(super) async fn start_ingest(
     options: &StackOptions,
-    ledger_url: &str,
+    ledger: &sluice_ledger::LedgerOptions,
     services: &mut Services,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<SocketAddr> {
     let ingest = sluice_ingest::Service::new(
         sluice_ingest::Options {
             nats: options.nats_for("ingest"),
-            ledger: sluice_ingest::LedgerOptions {
-                url: ledger_url.to_owned(),
-                ..Default::default()
-            },
+            ledger: ledger.clone(),
             sources_dir: options.sources_dir.clone(),
             http_listen: options.ingest_listen,
             ..Default::default()
@@ -173,4 +155,34 @@ fn action_settings(
         super::crm::action_settings(&options.workflows_dir, &options.crm_database_url)?;
     settings.insert("create_booking".to_owned(), table);
     Ok(settings)
+}
+
+/// Starts the review console when `console_listen` is set; its address.
+pub(super) async fn start_console(
+    options: &StackOptions,
+    ledger: &sluice_ledger::LedgerOptions,
+    services: &mut Services,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<Option<SocketAddr>> {
+    let Some(listen) = options.console_listen else {
+        return Ok(None);
+    };
+    let console = sluice_console::Service::bind(sluice_console::Options {
+        listen,
+        nats: options.nats_for("console"),
+        // Operators bring their own token; the service token is not used.
+        ledger: sluice_ledger::LedgerOptions {
+            token: None,
+            ..ledger.clone()
+        },
+        workflows_dir: options.workflows_dir.clone(),
+        health_listen: None,
+        ..Default::default()
+    })
+    .await
+    .context("starting the review console")?;
+    let addr = console.local_addr()?;
+    let stop = shutdown.clone();
+    services.spawn(async move { Ok(console.run(stop).await?) });
+    Ok(Some(addr))
 }

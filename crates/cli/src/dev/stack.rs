@@ -16,6 +16,7 @@ use sluice_bus::{Bus, NatsOptions, Topology};
 use sluice_core::{SourceSpec, WorkflowSpec};
 use sluice_executor::Failpoint;
 use sluice_interpreter::ModelOptions;
+use sluice_ledger::{LedgerOptions, Role, TokenTable};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -63,6 +64,13 @@ pub struct StackOptions {
     /// Where `/livez`, `/readyz` and `/metrics` are served for the whole
     /// process (every service shares its one recorder); `None`: nowhere.
     pub metrics_listen: Option<SocketAddr>,
+    /// The ledger's bearer tokens; empty, the ledger runs in insecure dev
+    /// mode (every caller is an admin). The stack's services use the first
+    /// `service` token.
+    pub ledger_tokens: TokenTable,
+    /// Where the review console listens; `None`: no console. Operators
+    /// sign in with their token from `ledger_tokens`.
+    pub console_listen: Option<SocketAddr>,
 }
 
 /// A running stack; dropping it cancels every service.
@@ -75,6 +83,8 @@ pub struct Stack {
     pub ledger: SocketAddr,
     /// `/metrics` (with `/livez` and `/readyz`), when asked for.
     pub metrics: Option<SocketAddr>,
+    /// The review console, when asked for.
+    pub console: Option<SocketAddr>,
     /// The connection the stack provisioned with.
     pub bus: Bus,
     shutdown: CancellationToken,
@@ -107,7 +117,14 @@ impl Stack {
 
         let ledger = start_ledger(&options, &mut services, &shutdown).await?;
         super::crm::prepare(&options.crm_database_url).await?;
-        let ledger_url = format!("http://{ledger}");
+        let ledger_client = LedgerOptions {
+            url: format!("http://{ledger}"),
+            token: options
+                .ledger_tokens
+                .first_token(Role::Service)
+                .map(str::to_owned),
+            ..Default::default()
+        };
         let booking = BookingService::spawn(
             booking_service::Options {
                 database_url: options.booking_database_url.clone(),
@@ -124,20 +141,26 @@ impl Stack {
 
         super::services::spawn_pipeline(
             &options,
-            &ledger_url,
+            &ledger_client,
             &booking_url,
             &mut services,
             &shutdown,
         )
         .await?;
-        super::services::spawn_deadletter(&options, &ledger_url, &mut services, &shutdown).await?;
+        super::services::spawn_deadletter(&options, &ledger_client, &mut services, &shutdown)
+            .await?;
         let ingest =
-            super::services::start_ingest(&options, &ledger_url, &mut services, &shutdown).await?;
+            super::services::start_ingest(&options, &ledger_client, &mut services, &shutdown)
+                .await?;
+        let console =
+            super::services::start_console(&options, &ledger_client, &mut services, &shutdown)
+                .await?;
         Ok(Self {
             ingest,
             booking: booking_addr,
             ledger,
             metrics,
+            console,
             bus,
             shutdown,
             services,
@@ -225,6 +248,7 @@ async fn start_ledger(
 ) -> anyhow::Result<SocketAddr> {
     let mut ledger_options = sluice_ledger::Options::new(options.ledger_database_url.clone());
     ledger_options.migrate_on_start = true;
+    ledger_options.tokens = options.ledger_tokens.clone();
     let listener = sluice_ledger::bind(options.ledger_listen).await?;
     let addr = listener.local_addr()?;
     let ledger = sluice_ledger::Ledger::new(ledger_options)

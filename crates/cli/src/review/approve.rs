@@ -1,14 +1,13 @@
 //! `sluice review approve`: check the corrections with the gate's rules,
-//! decide, then resume the execution at the execute stage.
+//! decide, then resume the execution at the execute stage
+//! ([`sluice_ops::review`], shared with the console).
 
 use std::io::Write;
 
-use chrono::Utc;
-use serde_json::{Map, Value};
-use sluice_core::pipeline::Verdict;
-use sluice_core::{Envelope, ExecutionId, Stage, WorkflowSpec};
-use sluice_gate::rules::{self, Facts, Policy};
-use sluice_ledger::{Decision, LedgerClient, ReviewDecision, ReviewStatus};
+use serde_json::Value;
+use sluice_ledger::LedgerClient;
+use sluice_ops::Catalog;
+use sluice_ops::review::{self, Approval, ApproveError};
 
 use super::{ApproveArgs, report};
 use crate::CliConfig;
@@ -32,134 +31,27 @@ pub(super) async fn approve(
     json: bool,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    let fail = |e| CliError::from_ledger(&config.ledger_url, e);
-    let (item, _) = ledger.get_review_item(args.id).await.map_err(fail)?;
-    let mut envelope: Envelope =
-        serde_json::from_value(item.handoff["envelope"].clone()).map_err(|e| {
-            CliError::Failed(format!(
-                "review item {} has no envelope to resume: {e}",
-                item.id
-            ))
-        })?;
-    if envelope.interpretation.is_none() {
-        // Stopped before the request was understood: there is nothing to
-        // execute; a person handles it and rejects or escalates.
-        return Err(CliError::Failed(format!(
-            "review item {} stopped before interpretation and cannot be resumed; reject or escalate it",
-            item.id
-        ))
-        .into());
-    }
-    let corrections = if item.status == ReviewStatus::Approved {
-        item.corrections.clone()
-    } else {
-        (!args.set.is_empty()).then(|| Value::Object(args.set.into_iter().collect::<Map<_, _>>()))
+    let fail = |e| cli_error(config, e);
+    let catalog = Catalog::new(&args.workflows_dir);
+    let approval = Approval {
+        id: args.id,
+        reason: args.reason,
+        corrections: args.set.into_iter().collect(),
     };
-    if let Some(fields) = &corrections {
-        correct(&mut envelope, fields, &args.workflows_dir)?;
-    }
-    // Executions resume from HUMAN_APPROVED, which the executor enters from a
-    // review verdict.
-    if let Some(decision) = envelope.decision.as_mut() {
-        decision.verdict = Verdict::Review;
-    }
+    let prepared = review::prepare(ledger, &catalog, approval)
+        .await
+        .map_err(fail)?;
     // Connect before deciding: an unreachable broker then leaves the item
     // undecided instead of approved and not resumed.
     let bus = config.bus().await?;
-    let (item, state) = if item.status == ReviewStatus::Approved {
-        // Decided earlier and interrupted before resuming: resume only.
-        let (execution, _) = ledger
-            .get_execution(ExecutionId::from_uuid(item.execution_id))
-            .await
-            .map_err(fail)?;
-        let state = execution
-            .state
-            .parse()
-            .map_err(|_| CliError::Failed(format!("stored state {:?}", execution.state)))?;
-        (item, state)
-    } else {
-        let d = Decision {
-            id: item.id,
-            decision: ReviewDecision::Approve,
-            reason: args.reason,
-            corrections,
-        };
-        let decided = ledger.decide_review(&d).await.map_err(fail)?;
-        (decided.item, decided.state)
-    };
-    bus.publisher()
-        .envelope_to_stage(&envelope, Stage::Execute, &item.resume_generation(), None)
-        .await
-        .map_err(|e| {
-            CliError::Failed(format!(
-                "approved, but resuming failed (run the approval again to resume): {e}"
-            ))
-        })?;
-    report(&item, state, true, json, out)
+    let approved = prepared.commit(ledger, &bus).await.map_err(fail)?;
+    report(&approved.item, approved.state, true, json, out)
 }
 
-/// Applies `fields` to the envelope's contract and checks the result with
-/// the gate's deterministic rules; refuses naming each failing rule.
-fn correct(
-    envelope: &mut Envelope,
-    fields: &Value,
-    workflows_dir: &std::path::Path,
-) -> anyhow::Result<()> {
-    let specs = WorkflowSpec::load_all(workflows_dir).map_err(|e| {
-        CliError::Usage(format!(
-            "cannot load workflows from {}: {e}",
-            workflows_dir.display()
-        ))
-    })?;
-    let spec = specs
-        .into_iter()
-        .find(|s| s.name == envelope.workflow)
-        .ok_or_else(|| {
-            CliError::Usage(format!(
-                "workflow {:?} not found in {}",
-                envelope.workflow,
-                workflows_dir.display()
-            ))
-        })?;
-    let policy = Policy::new(spec).map_err(|e| CliError::Usage(e.to_string()))?;
-    let interpretation = envelope
-        .interpretation
-        .as_mut()
-        .ok_or_else(|| CliError::Failed("the stored envelope has no interpretation".into()))?;
-    if let (Some(contract), Some(fields)) =
-        (interpretation.contract.as_object_mut(), fields.as_object())
-    {
-        contract.extend(fields.clone());
+fn cli_error(config: &CliConfig, err: ApproveError) -> CliError {
+    match err {
+        ApproveError::Ledger(e) => CliError::from_ledger(&config.ledger_url, e),
+        ApproveError::Workflow(why) => CliError::Usage(why),
+        other => CliError::Failed(other.to_string()),
     }
-    // The reviewer vouches for the reading, so confidence is not in doubt
-    // for the check; the envelope keeps the model's own figure.
-    let mut vouched = interpretation.clone();
-    vouched.confidence = 1.0;
-    let facts = Facts {
-        source: &envelope.source,
-        data: &envelope.data,
-        interpretation: &vouched,
-        now: Utc::now(),
-        switched_off: None,
-        // A person is already looking: never sampled for a spot check.
-        sample: 1.0,
-    };
-    let evaluation = rules::evaluate(&policy, &facts);
-    let failing: Vec<String> = evaluation
-        .decision
-        .rules
-        .iter()
-        // A reviewer's approval is the human check these two ask for.
-        .filter(|r| !r.passed && !matches!(r.rule.as_str(), "confidence" | "irreversible"))
-        .map(|r| format!("{} ({})", r.rule, r.detail))
-        .collect();
-    if !failing.is_empty() {
-        return Err(CliError::Failed(format!(
-            "the corrected request breaks the gate's rules: {}; nothing was decided",
-            failing.join("; ")
-        ))
-        .into());
-    }
-    envelope.decision = Some(evaluation.decision);
-    Ok(())
 }

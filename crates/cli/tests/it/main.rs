@@ -2,6 +2,7 @@
 //! as `sluice dev` wires it, against the real broker and Postgres.
 #![allow(clippy::expect_used, clippy::unwrap_used)] // a failed harness step should stop the test loudly
 
+mod browser;
 mod cli;
 mod crm;
 mod crm_revert;

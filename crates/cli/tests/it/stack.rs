@@ -80,6 +80,8 @@ impl Env {
             topology: None,
             executor_failpoint: None,
             metrics_listen: Some(any),
+            ledger_tokens: Default::default(),
+            console_listen: None,
         };
         let hour = Duration::from_secs(3600);
         let short = StreamSettings::new(hour, dedupe_window);

@@ -90,9 +90,9 @@ fn summary(d: &DeadLetter) -> Markup {
                 tr { th scope="row" { "Stage" } td { (d.stage) } }
                 tr { th scope="row" { "Failure" } td { (d.failure_class.as_str()) ": " (d.reason) } }
                 tr { th scope="row" { "Attempts" } td { (d.attempts) } }
-                tr { th scope="row" { "First failed" } td { (item::instant(d.first_failed_at)) } }
-                tr { th scope="row" { "Last failed" } td { (item::instant(d.last_failed_at)) } }
-                tr { th scope="row" { "Recorded" } td { (item::instant(d.created_at)) } }
+                tr { th scope="row" { "First failed" } td { (layout::instant(d.first_failed_at)) } }
+                tr { th scope="row" { "Last failed" } td { (layout::instant(d.last_failed_at)) } }
+                tr { th scope="row" { "Recorded" } td { (layout::instant(d.created_at)) } }
                 tr { th scope="row" { "Execution" } td { code { (execution) } } }
                 tr { th scope="row" { "Correlation id" } td { code { (d.correlation_id) } } }
                 tr { th scope="row" { "Subject" } td { code { (d.subject) } } }

@@ -11,7 +11,7 @@ use sluice_ledger::{DeadLetter, DeadLetterFilter, DeadLetterStatus};
 
 use crate::auth::SignedIn;
 use crate::error::{Error, Result};
-use crate::pages::{item, layout};
+use crate::pages::layout;
 use crate::session::Session;
 
 /// How many entries one page lists (and one filtered replay takes at most).
@@ -210,7 +210,7 @@ fn table(entries: &[DeadLetter]) -> Markup {
                 @for d in entries {
                     tr {
                         th scope="row" { a href={ "/dead-letters/" (d.id) } { "#" (d.id) } }
-                        td { (item::instant(d.created_at)) }
+                        td { (layout::instant(d.created_at)) }
                         td { (d.workflow) }
                         td { (d.stage) }
                         td { (d.failure_class.as_str()) }

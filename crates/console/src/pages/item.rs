@@ -2,18 +2,22 @@
 //! the decision forms) and the decisions `POST /reviews/{id}/reject` and
 //! `POST /reviews/{id}/escalate`.
 
-use axum::extract::{Form, Path};
+use axum::extract::{Form, Path, State};
 use axum::response::{Html, Redirect};
 use maud::{Markup, html};
 use serde::Deserialize;
+use serde_json::Value;
 use sluice_ledger::{AuditRecord, Decision, ReviewDecision, ReviewItem, ReviewStatus};
+use sluice_ops::review;
 
 use crate::auth::SignedIn;
 use crate::error::{Error, Result};
-use crate::pages::{approve, handoff, layout};
+use crate::pages::corrections::{self, Attempt};
+use crate::pages::{handoff, layout};
 use crate::session::Session;
+use crate::state::AppState;
 
-/// A decision form.
+/// A reject or escalate form.
 #[derive(Debug, Deserialize)]
 pub struct DecisionForm {
     #[serde(default)]
@@ -22,43 +26,56 @@ pub struct DecisionForm {
     reason: String,
 }
 
-impl DecisionForm {
-    /// The reason, once the CSRF token, the role and the reason itself are
-    /// checked; nothing is done otherwise.
-    pub fn checked(self, signed_in: &SignedIn) -> Result<String> {
-        signed_in.check_csrf(&self.csrf)?;
-        if !signed_in.session.may_decide() {
-            return Err(Error::Forbidden(
-                "only reviewers and admins decide review items",
-            ));
-        }
-        let reason = self.reason.trim();
-        if reason.is_empty() {
-            return Err(Error::BadRequest("a decision needs a reason"));
-        }
-        Ok(reason.to_owned())
+/// The reason of a decision form, once the CSRF token, the role and the
+/// reason itself are checked; nothing is done otherwise.
+pub fn checked_reason(signed_in: &SignedIn, csrf: &str, reason: &str) -> Result<String> {
+    signed_in.check_csrf(csrf)?;
+    if !signed_in.session.may_decide() {
+        return Err(Error::Forbidden(
+            "only reviewers and admins decide review items",
+        ));
     }
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(Error::BadRequest("a decision needs a reason"));
+    }
+    Ok(reason.to_owned())
 }
 
 /// `GET /reviews/{id}`.
-pub async fn show(signed_in: SignedIn, Path(id): Path<i64>) -> Result<Html<String>> {
+pub async fn show(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(id): Path<i64>,
+) -> Result<Html<String>> {
     let session = &signed_in.session;
     let (item, audit) = session.ledger.get_review_item(id).await?;
+    Ok(Html(
+        render(&state, session, &item, &audit, None).into_string(),
+    ))
+}
+
+/// The item page; `attempt` is a refused approval shown again.
+pub fn render(
+    state: &AppState,
+    session: &Session,
+    item: &ReviewItem,
+    audit: &[AuditRecord],
+    attempt: Option<&Attempt>,
+) -> Markup {
     let title = format!("Review item #{}", item.id);
     let body = html! {
         p { a href="/reviews" { "← Review queue" } }
         h1 { (title) }
-        (summary(&item))
+        (summary(item))
         (handoff::render(&item.handoff))
-        (decision(&item))
+        (decision(item))
         @if session.may_decide() {
-            (forms(session, &item))
+            (forms(state, session, item, attempt))
         }
-        (trail(&audit))
+        (trail(audit))
     };
-    Ok(Html(
-        layout::page(&title, Some(session), body).into_string(),
-    ))
+    layout::page(&title, Some(session), body)
 }
 
 /// `POST /reviews/{id}/reject`.
@@ -85,23 +102,14 @@ async fn decide(
     decision: ReviewDecision,
     input: DecisionForm,
 ) -> Result<Redirect> {
-    signed_in.check_csrf(&input.csrf)?;
+    let reason = checked_reason(&signed_in, &input.csrf, &input.reason)?;
     let session = &signed_in.session;
-    if !session.may_decide() {
-        return Err(Error::Forbidden(
-            "only reviewers and admins decide review items",
-        ));
-    }
-    let reason = input.reason.trim();
-    if reason.is_empty() {
-        return Err(Error::BadRequest("a decision needs a reason"));
-    }
     let decided = session
         .ledger
         .decide_review(&Decision {
             id,
             decision,
-            reason: reason.to_owned(),
+            reason,
             corrections: None,
         })
         .await?;
@@ -124,9 +132,9 @@ fn summary(item: &ReviewItem) -> Markup {
                 tr { th scope="row" { "Workflow" } td { (item.workflow) } }
                 tr { th scope="row" { "Execution" } td { code { (item.execution_id) } } }
                 tr { th scope="row" { "Correlation id" } td { code { (item.correlation_id) } } }
-                tr { th scope="row" { "Opened" } td { (instant(item.created_at)) } }
+                tr { th scope="row" { "Opened" } td { (layout::instant(item.created_at)) } }
                 tr { th scope="row" { "Due" } td {
-                    (item.sla_due_at.map_or_else(|| "no SLA".to_owned(), instant))
+                    (item.sla_due_at.map_or_else(|| "no SLA".to_owned(), layout::instant))
                 } }
             }
         }
@@ -142,7 +150,7 @@ fn decision(item: &ReviewItem) -> Markup {
             h2 id="decided" { "Decision" }
             p {
                 strong { (item.status.as_str()) } " by " strong { (by) }
-                @if let Some(at) = item.decided_at { " at " (instant(at)) }
+                @if let Some(at) = item.decided_at { " at " (layout::instant(at)) }
             }
             @if let Some(reason) = &item.decision_reason {
                 p { "Reason: " (reason) }
@@ -151,50 +159,73 @@ fn decision(item: &ReviewItem) -> Markup {
     }
 }
 
-fn forms(session: &Session, item: &ReviewItem) -> Markup {
+fn forms(
+    state: &AppState,
+    session: &Session,
+    item: &ReviewItem,
+    attempt: Option<&Attempt>,
+) -> Markup {
     let id = item.id;
-    let resumable = approve::resumable(item);
-    let form = |verb: &str, label: &str, help: &str| {
+    let envelope = review::resumable(item).ok();
+    let form = |verb: &str, label: &str, help: &str, extra: Markup| {
         let field = format!("{verb}-reason");
+        let reason = attempt
+            .filter(|_| verb == "approve")
+            .map_or("", |a| a.reason.as_str());
         html! {
             form class="decision" method="post" action={ "/reviews/" (id) "/" (verb) } {
                 (layout::csrf_field(session))
-                label for=(field) { (label) }
+                (extra)
+                label for=(field) { (label) ": why" }
                 p { (help) }
-                textarea id=(field) name="reason" rows="2" required {}
+                textarea id=(field) name="reason" rows="2" required { (reason) }
                 button type="submit" { (label) }
             }
         }
     };
-    if item.status == ReviewStatus::Approved && resumable {
+    if item.status == ReviewStatus::Approved && envelope.is_some() {
         return html! {
             section aria-labelledby="decide" {
                 h2 id="decide" { "Resume" }
                 (form("approve", "Resume the execution",
-                    "Only needed if resuming failed after the approval; a second resume never repeats the action."))
+                    "Only needed if resuming failed after the approval; a second resume never repeats the action.",
+                    html! {}))
             }
         };
     }
     if item.status != ReviewStatus::Open {
         return html! {};
     }
+    let corrections = match (&envelope, state.catalog.workflow(&item.workflow)) {
+        (Some(envelope), Ok(workflow)) => {
+            let understood = envelope
+                .interpretation
+                .as_ref()
+                .map_or(Value::Null, |i| i.contract.clone());
+            corrections::fields(&workflow, &understood, attempt)
+        }
+        (Some(_), Err(why)) => html! {
+            p class="warning" { "Corrections are not available: " (why) ". Approving runs the request as understood." }
+        },
+        (None, _) => html! {},
+    };
     html! {
         section aria-labelledby="decide" {
             h2 id="decide" { "Decide" }
-            @if resumable {
-                (form("approve", "Approve", "Runs the proposed action as understood above, once. Say why."))
+            @if envelope.is_some() {
+                (form("approve", "Approve",
+                    "Runs the proposed action once, with your corrections if any; they are checked by the workflow's rules first. Say why.",
+                    corrections))
             } @else {
                 p { "This request was not understood, so it cannot be approved here: reject or escalate it." }
             }
-            (form("reject", "Reject", "Closes the execution; nothing is done. Say why."))
-            (form("escalate", "Escalate", "Hands the case to someone outside Sluice. Say why."))
-            p { "Correcting fields before approving is not in the console yet: use "
-                code { "sluice review approve " (id) " --set field=value --reason …" } "." }
+            (form("reject", "Reject", "Closes the execution; nothing is done. Say why.", html! {}))
+            (form("escalate", "Escalate", "Hands the case to someone outside Sluice. Say why.", html! {}))
         }
     }
 }
 
-/// An audit trail as a table (nothing when it is empty).
+/// An audit trail as a table, oldest first (also a switch's).
 pub fn trail(audit: &[AuditRecord]) -> Markup {
     if audit.is_empty() {
         return html! {};
@@ -212,7 +243,7 @@ pub fn trail(audit: &[AuditRecord]) -> Markup {
             tbody {
                 @for row in audit {
                     tr {
-                        td { (instant(row.at)) }
+                        td { (layout::instant(row.at)) }
                         td { (row.actor) " (" (row.role) ")" }
                         td { (row.action) }
                         td { (row.reason) }
@@ -222,9 +253,4 @@ pub fn trail(audit: &[AuditRecord]) -> Markup {
             }
         }
     }
-}
-
-/// An instant as the console writes it, in UTC.
-pub fn instant(at: chrono::DateTime<chrono::Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }

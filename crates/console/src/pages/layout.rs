@@ -26,6 +26,13 @@ form.filter label{margin:0}form.filter input,form.filter select{display:block;fo
 .error{color:#a00;font-weight:bold}
 button{margin-top:.5rem;padding:.3rem 1rem}
 :focus{outline:3px solid #36c;outline-offset:2px}
+.field{margin:.5rem 0}.field small{display:block;color:#555}
+.error{color:#a00;margin:.2rem 0}[aria-invalid=true]{border:2px solid #a00}
+.errors{border-left:4px solid #a00;padding:.4rem .8rem;background:#fdecec}
+fieldset{border:1px solid #ccc;margin:.5rem 0}
+form.search{display:flex;flex-wrap:wrap;gap:0 1rem;align-items:end}
+dl{margin:0}dt{font-weight:bold;float:left;margin-right:.4rem}dd{margin:0}
+@media (max-width:40rem){table{display:block;overflow-x:auto}header{flex-wrap:wrap}}
 ";
 
 /// The stylesheet's CSP source (`sha256-<base64>`), so the policy allows
@@ -102,6 +109,11 @@ fn nav(session: &Session) -> Markup {
             }
         }
     }
+}
+
+/// An instant as operators read it.
+pub fn instant(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
 
 /// The hidden field every form of a session carries.

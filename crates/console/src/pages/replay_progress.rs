@@ -10,7 +10,7 @@ use maud::{Markup, html};
 use crate::auth::SignedIn;
 use crate::error::{Error, Result};
 use crate::pages::dead_letters::require_operator;
-use crate::pages::{item, layout};
+use crate::pages::layout;
 use crate::replays::{EntryState, Progress, RunState};
 use crate::session::Session;
 use crate::state::AppState;
@@ -37,7 +37,7 @@ pub async fn show(
     let body = html! {
         p { a href="/dead-letters" { "← Dead letters" } }
         h1 { (title) }
-        p { "Started by " strong { (progress.started_by) } " at " (item::instant(progress.started_at))
+        p { "Started by " strong { (progress.started_by) } " at " (layout::instant(progress.started_at))
             ". Reason: " (progress.reason) }
         (state_line(&progress))
         (counts(&progress))

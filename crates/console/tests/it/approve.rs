@@ -53,7 +53,7 @@ fn envelope() -> Envelope {
     e
 }
 
-async fn resumable_item(console: &Console, envelope: &Envelope) -> anyhow::Result<ReviewItem> {
+pub async fn resumable_item(console: &Console, envelope: &Envelope) -> anyhow::Result<ReviewItem> {
     let service = &console.ledger.client;
     record_path(service, envelope, TO_REVIEW).await?;
     let handoff = json!({

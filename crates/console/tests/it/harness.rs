@@ -51,6 +51,7 @@ impl Console {
             health_listen: None,
             ..Options::default()
         };
+        options.workflows_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../workflows").into();
         options.ledger.url = format!("http://{}", ledger.addr);
         options.nats.url = nats.url.clone();
         options.nats.prefix = nats.subjects.prefix().to_owned();

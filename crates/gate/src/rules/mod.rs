@@ -206,6 +206,17 @@ pub struct Evaluation {
     pub route: Route,
 }
 
+/// The contract field a rule's failure is about, when it is about one
+/// (`opening_hours` is about the time): where a form shows the failure.
+pub fn rule_field(rule: &str) -> Option<&'static str> {
+    match rule {
+        "date_in_future" => Some("date"),
+        "opening_hours" => Some("time"),
+        "party_size" => Some("party_size"),
+        _ => None,
+    }
+}
+
 /// Runs every rule of the table over `facts`.
 pub fn evaluate(policy: &Policy, facts: &Facts<'_>) -> Evaluation {
     let checks: Vec<Check> = checks::RULES
