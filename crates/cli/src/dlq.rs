@@ -270,11 +270,11 @@ async fn replay(
             std::process::id()
         )
     });
-    let plan = replay::Plan {
+    let plan = sluice_ops::replay::Plan {
         reason: args.reason,
         batch,
         max_replays: args.max_replays,
         rps: args.rps,
     };
-    replay::replay(ledger, config, &entries, &plan, json, out).await
+    replay::replay(ledger, config, entries, plan, json, out).await
 }

@@ -39,8 +39,12 @@ pub enum Error {
     /// The declared workflows could not be loaded.
     #[error("{0}")]
     Workflows(String),
+    /// What the page is about is not known to the console (a replay of
+    /// another console, or from before a restart).
+    #[error("{0}")]
+    NotFound(String),
     /// The system's random number generator failed.
-    #[error("cannot draw a random session id")]
+    #[error("cannot draw random bytes for a session or batch id")]
     Random,
     /// Binding or serving the HTTP listener failed.
     #[error("{context}: {source}")]
@@ -95,6 +99,7 @@ impl Error {
                 }
                 _ => StatusCode::BAD_GATEWAY,
             },
+            Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::Random | Error::Workflows(_) | Error::Io { .. } => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }

@@ -7,17 +7,21 @@
 //! operator, never the console. Pages: the open queue, one item's handoff
 //! in plain language, and the decisions: approve (resuming the execution
 //! at the execute stage over NATS), reject and escalate; the kill switches,
-//! turned off and on through `sluice_ops::switches` like the CLI.
+//! turned off and on through `sluice_ops::switches` like the CLI; for SREs,
+//! the dead letters: list, detail, discard, and replays (through
+//! `sluice_ops::replay`) previewed, confirmed and followed while they run.
 //!
 //! - [`options`]: the typed configuration.
 //! - [`session`]: in-memory sessions with their CSRF tokens.
 //! - [`auth`]: the session cookie and the signed-in extractor.
+//! - [`replays`]: dead-letter replays running in the background.
 //! - [`pages`]: the routes and their HTML.
 
 pub mod auth;
 pub mod error;
 pub mod options;
 pub mod pages;
+pub mod replays;
 pub mod session;
 pub mod state;
 
@@ -32,6 +36,7 @@ use tokio_util::sync::CancellationToken;
 pub use error::{Error, Result};
 pub use options::Options;
 
+use crate::replays::Replays;
 use crate::session::Sessions;
 use crate::state::AppState;
 
@@ -62,6 +67,7 @@ impl Service {
             ledger: options.ledger.clone(),
             bus,
             catalog: Arc::new(catalog),
+            replays: Replays::new(),
             secure_cookie: options.secure_cookie,
         };
         Ok(Self { listener, state })
@@ -79,12 +85,16 @@ impl Service {
     pub async fn run(self, shutdown: CancellationToken) -> Result<()> {
         let addr = self.local_addr()?;
         tracing::info!(%addr, "review console listening");
-        axum::serve(self.listener, pages::router(self.state))
+        let replays = self.state.replays.clone();
+        let served = axum::serve(self.listener, pages::router(self.state))
             .with_graceful_shutdown(shutdown.cancelled_owned())
-            .await
-            .map_err(|source| Error::Io {
-                context: "serving the console".to_owned(),
-                source,
-            })
+            .await;
+        // Running replays stop before their next entry; each can be resumed
+        // by running its batch again.
+        replays.shutdown().await;
+        served.map_err(|source| Error::Io {
+            context: "serving the console".to_owned(),
+            source,
+        })
     }
 }

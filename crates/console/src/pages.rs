@@ -3,11 +3,16 @@
 pub mod approve;
 pub mod assets;
 pub mod corrections;
+pub mod dead_letter;
+pub mod dead_letters;
 pub mod executions;
 pub mod handoff;
 pub mod item;
 pub mod layout;
 pub mod queue;
+pub mod replay;
+pub mod replay_preview;
+pub mod replay_progress;
 pub mod sign_in;
 pub mod switches;
 
@@ -46,6 +51,15 @@ pub fn router(state: AppState) -> Router {
         // the ledger checks it again).
         .route("/switches", get(switches::list).post(switches::change))
         .route("/switches/{key}", get(switches::show))
+        // Dead letters, for the sre and admin roles: the list, one entry and
+        // its discard; a replay is previewed, confirmed, then followed on
+        // its progress page while it runs in the background.
+        .route("/dead-letters", get(dead_letters::list))
+        .route("/dead-letters/{id}", get(dead_letter::show))
+        .route("/dead-letters/{id}/discard", post(dead_letter::discard))
+        .route("/dead-letters/replays", post(replay::start))
+        .route("/dead-letters/replays/preview", post(replay::preview))
+        .route("/dead-letters/replays/{batch}", get(replay_progress::show))
         .layer(map_response(hardened))
         .with_state(state)
 }

@@ -6,6 +6,7 @@ use sluice_bus::Bus;
 use sluice_ledger::LedgerOptions;
 use sluice_ops::Catalog;
 
+use crate::replays::Replays;
 use crate::session::Sessions;
 
 /// The console's shared state.
@@ -20,6 +21,8 @@ pub struct AppState {
     /// The declared workflows: the approve form's fields and the rules a
     /// correction is checked by.
     pub catalog: Arc<Catalog>,
+    /// Dead-letter replays running in the background, and the last ones run.
+    pub replays: Replays,
     /// Whether cookies are marked `Secure`.
     pub secure_cookie: bool,
 }

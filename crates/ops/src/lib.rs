@@ -6,6 +6,7 @@
 //! output.
 
 pub mod catalog;
+pub mod replay;
 pub mod review;
 pub mod search;
 pub mod switches;

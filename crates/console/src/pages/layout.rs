@@ -22,6 +22,9 @@ pre{white-space:pre-wrap;background:#f0f0f0;padding:.5rem}
 form.decision{margin:1rem 0;padding:.8rem;border:1px solid #ccc;background:#fff}
 label{display:block;font-weight:bold;margin-bottom:.3rem}
 textarea,input[type=password]{width:100%;max-width:40rem;box-sizing:border-box}
+form.filter{display:flex;flex-wrap:wrap;gap:.6rem 1rem;align-items:end;margin:1rem 0}
+form.filter label{margin:0}form.filter input,form.filter select{display:block;font-weight:normal}
+.error{color:#a00;font-weight:bold}
 button{margin-top:.5rem;padding:.3rem 1rem}
 :focus{outline:3px solid #36c;outline-offset:2px}
 .field{margin:.5rem 0}.field small{display:block;color:#555}
@@ -46,12 +49,30 @@ pub fn style_hash() -> String {
 
 /// A whole HTML page.
 pub fn page(title: &str, session: Option<&Session>, body: Markup) -> Markup {
+    frame(title, session, None, body)
+}
+
+/// A page that reloads itself every `seconds`, for work still running: a
+/// plain meta refresh, since the console serves no script.
+pub fn refreshing_page(
+    title: &str,
+    session: Option<&Session>,
+    seconds: u32,
+    body: Markup,
+) -> Markup {
+    frame(title, session, Some(seconds), body)
+}
+
+fn frame(title: &str, session: Option<&Session>, refresh: Option<u32>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
+                @if let Some(seconds) = refresh {
+                    meta http-equiv="refresh" content=(seconds);
+                }
                 title { (title) " — Sluice review console" }
                 style { (PreEscaped(STYLE)) }
                 meta name="htmx-config" content=(assets::HTMX_CONFIG);

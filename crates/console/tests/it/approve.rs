@@ -2,12 +2,9 @@
 //! stage with generation `review:<id>`; an item with nothing understood
 //! cannot be approved.
 
-use std::time::Duration;
-
 use chrono::Utc;
 use reqwest::StatusCode;
 use serde_json::json;
-use sluice_bus::{Bus, StreamSettings, StreamsConfig, Topology};
 use sluice_core::pipeline::{GateDecision, RuleResult, Verdict};
 use sluice_core::subjects::StreamKind;
 use sluice_core::{CorrelationId, Envelope, Stage, State};
@@ -76,27 +73,10 @@ pub async fn resumable_item(console: &Console, envelope: &Envelope) -> anyhow::R
     Ok(service.create_review_item(&new).await?.item)
 }
 
-pub async fn provision(console: &Console) -> anyhow::Result<Bus> {
-    let bus = Bus::new(console.nats.client.clone(), console.nats.subjects.clone());
-    let s = StreamSettings::new(Duration::from_secs(3600), Duration::from_secs(120));
-    let topology = Topology {
-        streams: StreamsConfig {
-            ingest: s,
-            pipeline: s,
-            dead_letter: s,
-            advisories: s,
-            events: s,
-        },
-        ..Topology::new(["reservation"], ["whatsapp"])
-    };
-    bus.provision(&topology).await?;
-    Ok(bus)
-}
-
 #[tokio::test]
 async fn a_reviewer_approves_and_the_execution_resumes_once() -> anyhow::Result<()> {
     let console = Console::start().await?;
-    let bus = provision(&console).await?;
+    let bus = console.provision().await?;
     let envelope = envelope();
     let item = resumable_item(&console, &envelope).await?;
 

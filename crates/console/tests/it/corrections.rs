@@ -10,7 +10,7 @@ use sluice_core::subjects::StreamKind;
 use sluice_core::{CorrelationId, Envelope, Stage};
 use sluice_ledger::ReviewStatus;
 
-use crate::approve::{provision, resumable_item};
+use crate::approve::resumable_item;
 use crate::harness::{Console, REVIEWER, csrf};
 
 /// A party of forty as the reservation workflow's interpreter would hand
@@ -44,7 +44,7 @@ fn forty() -> Envelope {
 #[tokio::test]
 async fn corrections_are_checked_before_anything_is_decided() -> anyhow::Result<()> {
     let console = Console::start().await?;
-    let bus = provision(&console).await?;
+    let bus = console.provision().await?;
     let envelope = forty();
     let item = resumable_item(&console, &envelope).await?;
     let cookie = console.sign_in(REVIEWER).await?;

@@ -6,6 +6,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use serde_json::{Value, json};
+use sluice_bus::{Bus, StreamSettings, StreamsConfig, Topology};
 use sluice_console::{Options, Service};
 use sluice_core::{ExecutionId, State};
 use sluice_ledger::{NewReviewItem, Origin, ReviewItem, ReviewKind, TokenTable, Transition};
@@ -126,6 +127,26 @@ impl Console {
             req = req.header(COOKIE, cookie);
         }
         Ok(req.send().await?)
+    }
+
+    /// The streams and consumers of the `reservation` workflow under this
+    /// test's prefix, so what the console publishes is stored and can be
+    /// read back.
+    pub async fn provision(&self) -> anyhow::Result<Bus> {
+        let bus = Bus::new(self.nats.client.clone(), self.nats.subjects.clone());
+        let s = StreamSettings::new(Duration::from_secs(3600), Duration::from_secs(120));
+        let topology = Topology {
+            streams: StreamsConfig {
+                ingest: s,
+                pipeline: s,
+                dead_letter: s,
+                advisories: s,
+                events: s,
+            },
+            ..Topology::new(["reservation"], ["whatsapp"])
+        };
+        bus.provision(&topology).await?;
+        Ok(bus)
     }
 
     /// An open review item on a new execution walked to review by the gate.

@@ -3,7 +3,9 @@
 
 mod approve;
 mod corrections;
+mod dead_letters;
 mod decisions;
 mod harness;
+mod replays;
 mod sign_in;
 mod switches;
