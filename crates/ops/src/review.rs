@@ -104,7 +104,7 @@ pub async fn prepare(
     let corrections = if item.status == ReviewStatus::Approved {
         item.corrections.clone()
     } else {
-        (!approval.corrections.is_empty()).then(|| Value::Object(approval.corrections))
+        (!approval.corrections.is_empty()).then_some(Value::Object(approval.corrections))
     };
     if let Some(Value::Object(fields)) = &corrections {
         let workflow = catalog
@@ -117,7 +117,7 @@ pub async fn prepare(
     if let Some(decision) = envelope.decision.as_mut() {
         decision.verdict = Verdict::Review;
     }
-    let decision = (item.status != ReviewStatus::Approved).then(|| Decision {
+    let decision = (item.status != ReviewStatus::Approved).then_some(Decision {
         id: item.id,
         decision: ReviewDecision::Approve,
         reason: approval.reason,

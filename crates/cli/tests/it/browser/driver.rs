@@ -69,6 +69,7 @@ pub struct Browser {
     profile: PathBuf,
 }
 
+#[allow(clippy::disallowed_methods)] // where the browser is, as the testkit reads where the broker is
 fn program(var: &str, default: &str) -> anyhow::Result<PathBuf> {
     let path = std::env::var_os(var).map_or_else(|| PathBuf::from(default), PathBuf::from);
     anyhow::ensure!(
