@@ -3,32 +3,17 @@
 //! bucket changes; a breaker's trip is marked as one. Every refused form
 //! leaves the bucket and the audit trail as they were.
 
-use std::time::Duration;
-
 use chrono::Utc;
 use reqwest::StatusCode;
 use serde_json::json;
-use sluice_bus::{Bus, StreamSettings, StreamsConfig, Switch, SwitchState, Switches, Topology};
+use sluice_bus::{Switch, SwitchState, Switches};
 use sluice_ledger::{AuditRecord, SwitchChange};
 
 use crate::harness::{ADMIN, Console, REVIEWER, SRE, csrf, location};
 
-/// The streams and the switch bucket under the console's prefix, kept an
-/// hour at most.
+/// The streams and the switch bucket under the console's prefix.
 async fn provision(console: &Console) -> anyhow::Result<Switches> {
-    let bus = Bus::new(console.nats.client.clone(), console.nats.subjects.clone());
-    let s = StreamSettings::new(Duration::from_secs(3600), Duration::from_secs(120));
-    let topology = Topology {
-        streams: StreamsConfig {
-            ingest: s,
-            pipeline: s,
-            dead_letter: s,
-            advisories: s,
-            events: s,
-        },
-        ..Topology::new(["reservation"], ["whatsapp"])
-    };
-    bus.provision(&topology).await?;
+    let bus = console.provision().await?;
     Ok(Switches::open(&bus).await?)
 }
 
