@@ -16,6 +16,9 @@ pub enum Error {
         "this form has expired or did not come from the console; reload the page and try again"
     )]
     Csrf,
+    /// A form was sent from another site (its `Origin` is not this console).
+    #[error("this form was sent from another site; nothing was done")]
+    CrossOrigin,
     /// The operator's role may not do this.
     #[error("your role may not do this: {0}")]
     Forbidden(&'static str),
@@ -74,7 +77,7 @@ impl Error {
     /// The HTTP status the operator gets.
     pub fn status(&self) -> StatusCode {
         match self {
-            Error::Csrf | Error::Forbidden(_) => StatusCode::FORBIDDEN,
+            Error::Csrf | Error::CrossOrigin | Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::BadRequest(_) => StatusCode::BAD_REQUEST,
             Error::Ledger(sluice_ledger::Error::Status(status)) => match status.code() {
                 Code::NotFound => StatusCode::NOT_FOUND,

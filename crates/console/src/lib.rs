@@ -30,6 +30,7 @@ use std::sync::Arc;
 
 use sluice_bus::Bus;
 use sluice_ops::Catalog;
+use sluice_runtime::rate_limit::RateLimiter;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -67,6 +68,10 @@ impl Service {
             ledger: options.ledger.clone(),
             bus,
             catalog: Arc::new(catalog),
+            failed_sign_ins: Arc::new(RateLimiter::new(
+                options.failed_sign_ins_per_second,
+                options.failed_sign_ins_burst,
+            )),
             replays: Replays::new(),
             secure_cookie: options.secure_cookie,
         };
@@ -86,7 +91,9 @@ impl Service {
         let addr = self.local_addr()?;
         tracing::info!(%addr, "review console listening");
         let replays = self.state.replays.clone();
-        let served = axum::serve(self.listener, pages::router(self.state))
+        // The peer's address keys the failed sign-in limit.
+        let app = pages::router(self.state).into_make_service_with_connect_info::<SocketAddr>();
+        let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown.cancelled_owned())
             .await;
         // Running replays stop before their next entry; each can be resumed

@@ -25,6 +25,13 @@ pub struct Options {
     pub workflows_dir: PathBuf,
     /// How long a sign-in lasts, in milliseconds.
     pub session_ttl_ms: u64,
+    /// Failed sign-ins allowed at once from one address before the form
+    /// answers 429 without asking the ledger.
+    pub failed_sign_ins_burst: u32,
+    /// How fast an address earns back a failed sign-in, per second (0: no
+    /// limit). Only failures count, so a crowd behind one proxy signing in
+    /// with good tokens is never slowed.
+    pub failed_sign_ins_per_second: f64,
     /// Whether the session cookie is marked `Secure` (set it behind HTTPS).
     pub secure_cookie: bool,
     /// Where `/livez`, `/readyz` and `/metrics` are served (binary only).
@@ -39,6 +46,8 @@ impl Default for Options {
             ledger: LedgerOptions::default(),
             workflows_dir: PathBuf::from("workflows"),
             session_ttl_ms: 8 * 60 * 60 * 1_000,
+            failed_sign_ins_burst: 10,
+            failed_sign_ins_per_second: 0.1,
             secure_cookie: false,
             health_listen: Some(SocketAddr::from(([127, 0, 0, 1], 9098))),
         }

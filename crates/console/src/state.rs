@@ -5,6 +5,7 @@ use std::sync::Arc;
 use sluice_bus::Bus;
 use sluice_ledger::LedgerOptions;
 use sluice_ops::Catalog;
+use sluice_runtime::rate_limit::RateLimiter;
 
 use crate::replays::Replays;
 use crate::session::Sessions;
@@ -23,6 +24,8 @@ pub struct AppState {
     pub catalog: Arc<Catalog>,
     /// Dead-letter replays running in the background, and the last ones run.
     pub replays: Replays,
+    /// Failed sign-ins per client address.
+    pub failed_sign_ins: Arc<RateLimiter>,
     /// Whether cookies are marked `Secure`.
     pub secure_cookie: bool,
 }

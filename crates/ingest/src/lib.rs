@@ -20,7 +20,6 @@ pub mod error;
 pub mod http;
 pub mod nats_input;
 pub mod options;
-pub mod rate_limit;
 pub mod service;
 pub mod signature;
 pub mod sources;

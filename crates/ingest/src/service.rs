@@ -13,9 +13,9 @@ use tokio_util::sync::CancellationToken;
 use crate::accept::Acceptor;
 use crate::http::{self, AppState};
 use crate::nats_input::NatsInput;
-use crate::rate_limit::RateLimiter;
 use crate::sources::Sources;
 use crate::{Error, Options};
+use sluice_runtime::rate_limit::RateLimiter;
 
 /// The ingest service, connected and configured, not yet listening.
 #[derive(Debug, Clone)]
@@ -67,7 +67,10 @@ impl Service {
         http::router(AppState::new(
             self.sources.clone(),
             self.acceptor.clone(),
-            RateLimiter::new(self.options.rate_limit.clone()),
+            RateLimiter::new(
+                self.options.rate_limit.per_second,
+                self.options.rate_limit.burst,
+            ),
             self.options.max_in_flight,
             self.options.retry_after_secs,
             self.options.body_timeout(),

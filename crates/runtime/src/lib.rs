@@ -20,6 +20,7 @@ pub mod error;
 pub mod health;
 pub mod process;
 pub mod propagation;
+pub mod rate_limit;
 pub mod recorder;
 pub mod shutdown;
 pub mod telemetry;

@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use axum::extract::{Form, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Form, State};
 use axum::http::StatusCode;
 use axum::http::header::SET_COOKIE;
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -37,13 +39,37 @@ pub async fn show() -> Html<String> {
 }
 
 /// `POST /sign-in`: asks the ledger who the token belongs to; a reviewer,
-/// sre or admin gets a session, anyone else the form again.
-pub async fn submit(State(state): State<AppState>, Form(input): Form<SignInForm>) -> Response {
-    let token = input.token.trim();
+/// sre or admin gets a session, anyone else the form again. An address
+/// whose failed attempts used up its allowance gets 429 without the ledger
+/// being asked: guessing tokens, or flooding the ledger through the
+/// console, goes nowhere.
+pub async fn submit(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Form(input): Form<SignInForm>,
+) -> Response {
+    let address = peer.ip().to_string();
+    if let Err(wait) = state.failed_sign_ins.peek(&address) {
+        tracing::warn!(%address, "sign-in: too many failed attempts");
+        let message = format!(
+            "Too many failed sign-ins from your address; try again in {} s.",
+            wait.as_secs().max(1)
+        );
+        return refused(StatusCode::TOO_MANY_REQUESTS, &message);
+    }
+    let response = attempt(&state, input.token.trim()).await;
+    if response.status().is_client_error() {
+        // Counted only now: good tokens never use up the allowance.
+        let _ = state.failed_sign_ins.check(&address);
+    }
+    response
+}
+
+async fn attempt(state: &AppState, token: &str) -> Response {
     if token.is_empty() {
         return refused(StatusCode::BAD_REQUEST, "Paste your ledger token.");
     }
-    let ledger = match client(&state, token) {
+    let ledger = match client(state, token) {
         Ok(ledger) => ledger,
         Err(_) => {
             return refused(

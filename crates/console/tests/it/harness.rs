@@ -38,6 +38,14 @@ impl Console {
 
     /// A console whose sessions last `ttl`.
     pub async fn start_with_ttl(ttl: Duration) -> anyhow::Result<Self> {
+        Self::start_with(|options| {
+            options.session_ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
+        })
+        .await
+    }
+
+    /// A console whose options `edit` changes first.
+    pub async fn start_with(edit: impl FnOnce(&mut Options)) -> anyhow::Result<Self> {
         let db = TestDb::new().await?;
         let tokens: TokenTable = format!(
             "{SERVICE}=service:executor,{REVIEWER}=reviewer:alice,{SRE}=sre:bob,{ADMIN}=admin:root"
@@ -47,7 +55,6 @@ impl Console {
         let nats = TestNats::new().await?;
         let mut options = Options {
             listen: "127.0.0.1:0".parse()?,
-            session_ttl_ms: u64::try_from(ttl.as_millis())?,
             health_listen: None,
             ..Options::default()
         };
@@ -55,6 +62,7 @@ impl Console {
         options.ledger.url = format!("http://{}", ledger.addr);
         options.nats.url = nats.url.clone();
         options.nats.prefix = nats.subjects.prefix().to_owned();
+        edit(&mut options);
         let service = Service::bind(options).await?;
         let base = format!("http://{}", service.local_addr()?);
         let shutdown = CancellationToken::new();

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use reqwest::header::SET_COOKIE;
+use reqwest::header::{COOKIE, SET_COOKIE};
 
 use crate::harness::{ADMIN, Console, REVIEWER, SERVICE, SRE, csrf, location};
 
@@ -160,5 +160,62 @@ async fn pages_forbid_scripts_framing_and_caching() -> anyhow::Result<()> {
         policy.contains(&format!("style-src 'sha256-{hash}'")),
         "{policy}"
     );
+    Ok(())
+}
+
+#[tokio::test]
+async fn failed_sign_ins_are_limited_per_address_and_good_ones_are_not() -> anyhow::Result<()> {
+    let console = Console::start_with(|options| {
+        options.failed_sign_ins_burst = 3;
+        options.failed_sign_ins_per_second = 0.01;
+    })
+    .await?;
+    // Good tokens never use up the allowance.
+    for _ in 0..5 {
+        console.sign_in(REVIEWER).await?;
+    }
+    for _ in 0..3 {
+        let resp = console.sign_in_response("not-a-token-0123456789").await?;
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    }
+    // Spent: refused without asking the ledger, even a good token.
+    let resp = console.sign_in_response(REVIEWER).await?;
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(resp.headers().get(SET_COOKIE).is_none());
+    assert!(resp.text().await?.contains("Too many failed sign-ins"));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_form_sent_from_another_site_is_refused() -> anyhow::Result<()> {
+    let console = Console::start().await?;
+    let item = console.open_item().await?;
+    let cookie = console.sign_in(REVIEWER).await?;
+    let path = format!("/reviews/{}", item.id);
+    let token = csrf(&console.page(&path, &cookie).await?)?;
+    let resp = console
+        .http
+        .post(format!("{}{path}/reject", console.base))
+        .header(COOKIE, &cookie)
+        .header("origin", "https://attacker.example")
+        .form(&[("reason", "spam"), ("csrf", token.as_str())])
+        .send()
+        .await?;
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    assert!(resp.text().await?.contains("another site"));
+    assert_eq!(
+        console.item(item.id).await?.status,
+        sluice_ledger::ReviewStatus::Open
+    );
+    // The console's own origin passes.
+    let resp = console
+        .http
+        .post(format!("{}{path}/reject", console.base))
+        .header(COOKIE, &cookie)
+        .header("origin", &console.base)
+        .form(&[("reason", "spam"), ("csrf", token.as_str())])
+        .send()
+        .await?;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     Ok(())
 }

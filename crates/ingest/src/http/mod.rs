@@ -15,9 +15,9 @@ use axum::routing::{get, post};
 use tokio::sync::Semaphore;
 
 use crate::accept::Acceptor;
-use crate::rate_limit::RateLimiter;
 use crate::sources::Sources;
 pub use problem::ApiError;
+use sluice_runtime::rate_limit::RateLimiter;
 
 /// The OpenAPI 3.1 document of this API, served at `GET /v1/openapi.json`.
 pub const OPENAPI: &str = include_str!("../../openapi.json");

@@ -112,6 +112,24 @@ async fn a_reviewer_corrects_a_party_of_forty_and_exactly_one_corrected_booking_
     assert!(found.contains(&id), "{found}");
     browser.screenshot("executions").await?;
 
+    // On a phone: the item page fits the screen's width (wide tables
+    // scroll inside themselves) and the decision stays readable.
+    browser.client.set_window_size(390, 844).await?;
+    browser.goto("/reviews").await?;
+    browser.goto(&format!("/executions/{id}")).await?;
+    let overflow = browser
+        .client
+        .execute(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth",
+            Vec::new(),
+        )
+        .await?;
+    assert!(
+        overflow.as_i64().is_some_and(|px| px <= 0),
+        "wider than the phone by {overflow}px"
+    );
+    browser.screenshot("phone-timeline").await?;
+
     browser.close().await?;
     env.stop().await
 }
