@@ -66,6 +66,10 @@ states! {
     Executing = "EXECUTING",
     /// The effect happened and its result is stored.
     ActionCompleted = "ACTION_COMPLETED",
+    /// The target was read back and holds what was asked.
+    Verified = "VERIFIED",
+    /// The target holds something other than what was asked.
+    VerificationFailed = "VERIFICATION_FAILED",
     /// The confirmation was sent.
     Notified = "NOTIFIED",
     /// Done. Terminal (compensation may still follow).
@@ -122,6 +126,12 @@ pub const TRANSITIONS: &[(State, State)] = &[
     (Executing, ActionCompleted),
     (ActionCompleted, Notified),
     (Notified, Completed),
+    // Outcome verification, for actions that declare one.
+    (ActionCompleted, Verified),
+    (ActionCompleted, VerificationFailed),
+    (Verified, Notified),
+    (Verified, NotifyFailed),
+    (VerificationFailed, NeedsReview),
     // Other gate decisions.
     (GateDecided, Closed),
     (GateDecided, ClarificationRequested),
@@ -144,6 +154,7 @@ pub const TRANSITIONS: &[(State, State)] = &[
     // failed for good, or a person's revert of a completed execution.
     (Executing, Compensating),
     (ActionCompleted, Compensating),
+    (Verified, Compensating),
     (Completed, Compensating),
     (Compensating, Compensated),
     // Retries and dead letters.
@@ -166,6 +177,7 @@ pub const STAGE_ENTRIES: &[State] = &[
     HumanApproved,
     Executing,
     ActionCompleted,
+    Verified,
 ];
 
 /// The "any active state → X" edges: a stage may fail temporarily, be
@@ -203,6 +215,8 @@ impl State {
                 | HumanApproved
                 | Executing
                 | ActionCompleted
+                | Verified
+                | VerificationFailed
                 | Notified
                 | Compensating
                 | Retried
@@ -275,6 +289,25 @@ mod tests {
                 pair[1]
             );
         }
+    }
+
+    #[test]
+    fn a_verified_action_goes_on_and_a_failed_verification_stops_for_review() {
+        for pair in [ActionCompleted, Verified, Notified, Completed].windows(2) {
+            assert!(
+                pair[0].can_transition_to(pair[1]),
+                "{} -> {}",
+                pair[0],
+                pair[1]
+            );
+        }
+        assert!(ActionCompleted.can_transition_to(VerificationFailed));
+        assert!(VerificationFailed.can_transition_to(NeedsReview));
+        assert!(
+            !VerificationFailed.can_transition_to(Notified),
+            "never confirmed to the user"
+        );
+        assert!(Verified.can_transition_to(Compensating));
     }
 
     #[test]

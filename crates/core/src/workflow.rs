@@ -310,9 +310,23 @@ pub struct ActionSpec {
     /// for good.
     #[serde(default)]
     pub compensation: Option<String>,
+    /// How the outcome is checked after the effect: the target is read back
+    /// by the effect's external id and the named fields compared with what
+    /// was asked. A difference stops the execution for review.
+    #[serde(default)]
+    pub verify: Option<VerifySpec>,
     /// Connector settings (URL, statement, subject…), checked by the connector.
     #[serde(default)]
     pub settings: BTreeMap<String, toml::Value>,
+}
+
+/// An action's outcome check: `[actions.verify]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifySpec {
+    /// The request fields that must read back as they were sent
+    /// (`party_size`, `date`…).
+    pub fields: Vec<String>,
 }
 
 /// The compensation that has the connector undo its own effect.
@@ -487,6 +501,21 @@ impl WorkflowSpec {
             }
         }
         for action in &self.actions {
+            if let Some(verify) = &action.verify {
+                if verify.fields.is_empty() {
+                    return Err(format!(
+                        "action {:?}: verify.fields must name at least one field",
+                        action.name
+                    ));
+                }
+                if action.connector != "http" {
+                    return Err(format!(
+                        "action {:?}: verification reads the target back over HTTP; \
+                         the {} connector cannot verify yet",
+                        action.name, action.connector
+                    ));
+                }
+            }
             if let Some(compensation) = &action.compensation
                 && compensation != COMPENSATION_REVERT
             {

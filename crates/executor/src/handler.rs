@@ -16,6 +16,7 @@ use crate::compensate;
 use crate::journal::{Entry, Journal};
 use crate::render;
 use crate::service::Inner;
+use crate::verify;
 
 /// Failures the bus turns into a retry with backoff.
 pub(crate) type StageError = HandlerError;
@@ -90,6 +91,7 @@ async fn execute(
     }
     let fields = render::fields(&contract, &envelope.data);
     let mut records = Vec::new();
+    let mut asked = Vec::new();
     for (spec, settings) in workflow.spec.actions.iter().zip(&workflow.settings) {
         let rendered = render::template(&spec.idempotency_key, &fields).and_then(|key| {
             let body = render::body(settings.body.as_ref(), &contract, &fields)?;
@@ -121,7 +123,15 @@ async fn execute(
             "workflow" => envelope.workflow.clone(), "action" => spec.name.clone(), "step" => step_name(&step))
         .increment(1);
         match step {
-            Step::Done(record) => records.push(record),
+            Step::Done(record) => {
+                asked.push(verify::Asked {
+                    spec,
+                    settings,
+                    body: action.body.clone(),
+                    record: record.clone(),
+                });
+                records.push(record);
+            }
             Step::Wait(after) => return Ok(Outcome::retry_after(after)),
             Step::Temporary { reason, exhausted } => {
                 let detail = json!({ "action": spec.name, "key": action.key, "reason": reason });
@@ -162,13 +172,28 @@ async fn execute(
             }
         }
     }
-    let detail = completed_detail(&records);
-    if !journal
-        .step(State::ActionCompleted, Some(detail), None)
-        .await?
-    {
-        tracing::info!(state = %journal.state, "execution moved on; not notifying");
-        return Ok(Outcome::Done);
+    // A redelivery after the check finds the execution VERIFIED: straight
+    // on to the notification.
+    if journal.state != State::Verified {
+        let detail = completed_detail(&records);
+        if journal.state != State::VerificationFailed
+            && !journal
+                .step(State::ActionCompleted, Some(detail), None)
+                .await?
+        {
+            tracing::info!(state = %journal.state, "execution moved on; not notifying");
+            return Ok(Outcome::Done);
+        }
+        match verify::settle(inner, &mut journal, &asked).await? {
+            verify::Checked::Held => {}
+            verify::Checked::Stopped => return Ok(Outcome::Done),
+            verify::Checked::Unreadable(reason) => {
+                tracing::warn!(%reason, "cannot verify yet; asking again");
+                let verifying = workflow.spec.actions.iter().find(|a| a.verify.is_some());
+                let policy = verifying.map(|a| a.retry.clone()).unwrap_or_default();
+                return Ok(Outcome::retry_after(backoff(&policy, delivery.delivered)));
+            }
+        }
     }
     envelope.actions.extend(records);
     let traceparent = delivery.header(headers::TRACEPARENT);

@@ -75,7 +75,11 @@ impl<'a> Journal<'a> {
         self.state = current;
         match current {
             State::Executing => Ok(Entry::Executing),
-            State::ActionCompleted => Ok(Entry::AlreadyCompleted),
+            // The effect is done; what follows it (the check, the hand-over
+            // to the notifier) is redone or resumed.
+            State::ActionCompleted | State::Verified | State::VerificationFailed => {
+                Ok(Entry::AlreadyCompleted)
+            }
             State::Compensating => Ok(Entry::Compensating),
             State::FailedRetryable => {
                 let moved = self.step(State::Retried, None, None).await?

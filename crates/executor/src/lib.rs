@@ -37,6 +37,7 @@ pub mod options;
 pub mod render;
 mod service;
 pub mod settings;
+mod verify;
 
 pub use error::{Error, Result};
 pub use options::{Failpoint, LedgerOptions, Options, UNSAFE_SKIP_LEDGER_GUARD};

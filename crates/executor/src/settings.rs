@@ -8,6 +8,7 @@
 //! | `honours_idempotency_key` | both | whether the target deduplicates by key (default false) |
 //! | `id_field` | http | response field holding the target's id (default `booking_id`) |
 //! | `probe_url` | http | status endpoint by key, `{key}` is replaced (for `on_ambiguous = "probe"`) |
+//! | `verify_url` | http | the created record by its external id, `{external_id}` is replaced (required by `[actions.verify]`) |
 //! | `subject` | nats | where to publish (Msg-Id = the key) |
 //! | `database_url` | postgres | the *target* database; set it per action in the executor's settings (`SLUICE_ACTION_SETTINGS__<ACTION>__DATABASE_URL`), not in the workflow |
 //! | `table`, `key_column` | postgres | the row written: the body must give the key column's value |
@@ -33,6 +34,9 @@ pub enum Target {
         id_field: String,
         /// Status endpoint by key (`{key}` replaced), if the target has one.
         probe_url: Option<String>,
+        /// The record by its external id (`{external_id}` replaced), for
+        /// outcome verification.
+        verify_url: Option<String>,
     },
     /// JetStream publish with `Nats-Msg-Id` = the key.
     Nats {
@@ -119,6 +123,20 @@ impl ActionSettings {
                 url: text("url")?.ok_or_else(|| bad("settings.url is required".into()))?,
                 id_field: text("id_field")?.unwrap_or_else(|| "booking_id".to_owned()),
                 probe_url: text("probe_url")?,
+                verify_url: match (text("verify_url")?, &action.verify) {
+                    (Some(url), _) if !url.contains("{external_id}") => {
+                        return Err(bad(format!(
+                            "settings.verify_url {url:?} must contain {{external_id}}"
+                        )));
+                    }
+                    (None, Some(_)) => {
+                        return Err(bad(
+                            "[actions.verify] needs settings.verify_url, the record by {external_id}"
+                                .into(),
+                        ));
+                    }
+                    (url, _) => url,
+                },
             },
             "nats" => Target::Nats {
                 subject: text("subject")?

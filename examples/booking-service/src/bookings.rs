@@ -62,7 +62,7 @@ pub(crate) async fn faults(state: &AppState, endpoint: Endpoint) -> Result<Plan,
             Err(error(status, "injected failure"))
         }
         Plan::Hang => Err(never_answer(state).await),
-        Plan::Normal | Plan::ApplyThenDrop => Ok(plan),
+        Plan::Normal | Plan::ApplyThenDrop | Plan::Alter => Ok(plan),
     }
 }
 
@@ -100,9 +100,12 @@ pub(crate) async fn create(
     // half-way (a dropped sqlx `begin()` can leave the pooled connection in
     // an untracked transaction whose later writes are lost), and the effect
     // log has to be the truth whatever the caller saw.
+    let altered = plan == Plan::Alter;
     let write = {
         let (state, key) = (state.clone(), key.clone());
-        tokio::spawn(async move { insert(&state, &booking, &body, key.as_deref(), honour).await })
+        tokio::spawn(async move {
+            insert(&state, &booking, &body, key.as_deref(), honour, altered).await
+        })
     };
     let created = write
         .await
@@ -138,24 +141,37 @@ enum Created {
 
 /// Inserts the booking; when honouring `key`, a key seen before returns the
 /// original answer instead (concurrent requests serialise on the key row).
+/// `altered` (a fault) stores one guest more than asked and answers as if
+/// it had not.
 async fn insert(
     state: &AppState,
     b: &NewBooking,
     request: &Value,
     key: Option<&str>,
     honour: bool,
+    altered: bool,
 ) -> Result<Created, sqlx::Error> {
     let id = Uuid::new_v4();
-    let response = json!({
-        "booking_id": id.to_string(),
-        "status": "confirmed",
-        "name": b.name,
-        "party_size": b.party_size,
-        "date": b.date,
-        "time": b.time,
-        "phone": b.phone,
-        "notes": b.notes,
-    });
+    let view = |party_size: i32| {
+        json!({
+            "booking_id": id.to_string(),
+            "status": "confirmed",
+            "name": b.name,
+            "party_size": party_size,
+            "date": b.date,
+            "time": b.time,
+            "phone": b.phone,
+            "notes": b.notes,
+        })
+    };
+    let stored_size = if altered {
+        b.party_size + 1
+    } else {
+        b.party_size
+    };
+    // What the caller is told; the row and its `response` hold the truth.
+    let answer = view(b.party_size);
+    let response = view(stored_size);
     let mut tx = state.pool.begin().await?;
     sqlx::query(
         "INSERT INTO bookings (booking_id, idempotency_key, name, party_size, date, time,
@@ -165,7 +181,7 @@ async fn insert(
     .bind(id)
     .bind(key)
     .bind(&b.name)
-    .bind(b.party_size)
+    .bind(stored_size)
     .bind(&b.date)
     .bind(&b.time)
     .bind(&b.phone)
@@ -190,7 +206,7 @@ async fn insert(
         }
     }
     tx.commit().await?;
-    Ok(Created::New(response))
+    Ok(Created::New(answer))
 }
 
 async fn replay(state: &AppState, key: &str, request: &Value) -> Result<Created, sqlx::Error> {
@@ -206,6 +222,26 @@ async fn replay(state: &AppState, key: &str, request: &Value) -> Result<Created,
     } else {
         Created::KeyReused
     })
+}
+
+/// `GET /bookings/{id}`: the booking as stored (what verification reads).
+pub(crate) async fn by_id(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    let Ok(id) = id.parse::<Uuid>() else {
+        return error(StatusCode::NOT_FOUND, "no such booking");
+    };
+    let found: Result<Option<(Value,)>, _> =
+        sqlx::query_as("SELECT response FROM bookings WHERE booking_id = $1")
+            .bind(id)
+            .fetch_optional(&state.pool)
+            .await;
+    match found {
+        Ok(Some((booking,))) => Json(booking).into_response(),
+        Ok(None) => error(StatusCode::NOT_FOUND, "no such booking"),
+        Err(err) => {
+            tracing::warn!(error = %err, "reading a booking failed");
+            error(StatusCode::INTERNAL_SERVER_ERROR, "database error")
+        }
+    }
 }
 
 /// The status probe: the (first) booking created with `key`.

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 /// Faults of one endpoint. Counters count down as requests consume them, in
-/// this order: `fail_next`, `hang_next`, `drop_response_next`.
+/// this order: `fail_next`, `hang_next`, `drop_response_next`, `alter_next`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct EndpointFaults {
@@ -22,6 +22,10 @@ pub struct EndpointFaults {
     /// The next N requests are applied, then never answered: the caller times
     /// out although the effect happened (the ambiguous case).
     pub drop_response_next: u32,
+    /// The next N bookings are stored with one guest more than asked while
+    /// the answer repeats the request: a target that silently changes what
+    /// it was given, which only reading the booking back reveals.
+    pub alter_next: u32,
 }
 
 /// Faults of every endpoint.
@@ -45,6 +49,8 @@ pub(crate) enum Plan {
     Hang,
     /// Apply, then never answer.
     ApplyThenDrop,
+    /// Apply something other than asked, answer as if not.
+    Alter,
 }
 
 /// Which endpoint a request is for.
@@ -96,6 +102,9 @@ impl FaultState {
         } else if f.drop_response_next > 0 {
             f.drop_response_next -= 1;
             Plan::ApplyThenDrop
+        } else if f.alter_next > 0 {
+            f.alter_next -= 1;
+            Plan::Alter
         } else {
             Plan::Normal
         };

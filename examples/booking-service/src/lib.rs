@@ -173,6 +173,7 @@ fn router(state: AppState) -> Router {
     Router::new()
         .route("/bookings", post(bookings::create))
         .route("/bookings/by-key/{key}", get(bookings::by_key))
+        .route("/bookings/{id}", get(bookings::by_id))
         .route("/bookings/counts", get(bookings::counts))
         .route("/v1/admin/counts", get(bookings::counts))
         .route("/v1/messages", post(messages::send).get(messages::list))

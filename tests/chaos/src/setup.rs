@@ -159,9 +159,10 @@ impl Layout {
         let mut executor = format!(
             "{stage}lease_ms = {LEASE_MS}\nquick_retries = 2\n\
              [action_settings.create_booking]\nurl = {}\nprobe_url = {}\n\
-             timeout_ms = 1500\nhonours_idempotency_key = false\n",
+             verify_url = {}\ntimeout_ms = 1500\nhonours_idempotency_key = false\n",
             quoted(&format!("{booking}/bookings")),
             quoted(&format!("{booking}/bookings/by-key/{{key}}")),
+            quoted(&format!("{booking}/bookings/{{external_id}}")),
         );
         if self.mutant {
             executor = format!("failpoint = \"skip_ledger_guard\"\n{executor}");

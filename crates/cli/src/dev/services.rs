@@ -149,7 +149,8 @@ fn action_settings(
     booking_url: &str,
 ) -> anyhow::Result<std::collections::BTreeMap<String, toml::Table>> {
     let table: toml::Table = toml::from_str(&format!(
-        "url = \"{booking_url}/bookings\"\nprobe_url = \"{booking_url}/bookings/by-key/{{key}}\"\n"
+        "url = \"{booking_url}/bookings\"\nprobe_url = \"{booking_url}/bookings/by-key/{{key}}\"\n\
+         verify_url = \"{booking_url}/bookings/{{external_id}}\"\n"
     ))?;
     let mut settings =
         super::crm::action_settings(&options.workflows_dir, &options.crm_database_url)?;

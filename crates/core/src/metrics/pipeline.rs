@@ -90,6 +90,13 @@ pub const EXECUTOR_ACTIONS: MetricDef = counter(
     "executor",
     "Action runs by result (done, prevented_duplicate, in_progress, temporary, unknown, permanent, crashed).",
 );
+/// Outcome verifications by their result.
+pub const VERIFICATIONS: MetricDef = counter(
+    "sluice_verifications_total",
+    &["workflow", "action", "result"],
+    "executor",
+    "Effects read back from the target by result (held, differs, unreadable); a difference stops the execution for review.",
+);
 /// Notifications by their result.
 pub const NOTIFICATIONS: MetricDef = counter(
     "sluice_notifications_total",

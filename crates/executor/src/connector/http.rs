@@ -77,6 +77,38 @@ pub async fn probe(
     }
 }
 
+/// GETs the record `external_id` from `verify_url` (`{external_id}`
+/// replaced): `Ok(Some(body))` when found, `Ok(None)` on 404, `Err` when the
+/// target cannot say.
+pub async fn read_back(
+    client: &reqwest::Client,
+    verify_url: &str,
+    timeout: Duration,
+    external_id: &str,
+) -> Result<Option<Value>, String> {
+    let url = verify_url.replace("{external_id}", &encode_segment(external_id));
+    let response = client
+        .get(&url)
+        .timeout(timeout)
+        .send()
+        .await
+        .map_err(|e| format!("reading the record back failed: {e}"))?;
+    let status = response.status().as_u16();
+    if status == 404 {
+        return Ok(None);
+    }
+    if !response.status().is_success() {
+        return Err(format!(
+            "reading the record back: the target answered {status}"
+        ));
+    }
+    response
+        .json::<Value>()
+        .await
+        .map(Some)
+        .map_err(|e| format!("the record read back is unreadable: {e}"))
+}
+
 fn applied(status: u16, body: Value, id_field: &str) -> Applied {
     let external_id = body.get(id_field).and_then(|v| match v {
         Value::String(s) => Some(s.clone()),

@@ -136,6 +136,23 @@ impl Connectors {
         }
     }
 
+    /// Reads the record `external_id` back from the target, for outcome
+    /// verification; `Err` when the connector cannot or the target does not
+    /// answer.
+    pub async fn read_back(
+        &self,
+        settings: &ActionSettings,
+        external_id: &str,
+    ) -> Result<Option<Value>, String> {
+        match &settings.target {
+            Target::Http {
+                verify_url: Some(url),
+                ..
+            } => http::read_back(&self.http, url, settings.timeout, external_id).await,
+            _ => Err("this action has no verify_url to read its record back from".into()),
+        }
+    }
+
     /// Asks the target whether it has an effect under `key`, if it can say.
     pub async fn probe(&self, settings: &ActionSettings, key: &str) -> Option<Probed> {
         match &settings.target {

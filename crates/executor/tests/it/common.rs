@@ -45,6 +45,8 @@ pub struct Setup {
     /// How long the broker waits for an ack before redelivering: what
     /// brings a killed executor's message back.
     pub ack_wait: Duration,
+    /// Where bookings are read back from; `None`: the booking service.
+    pub verify_url: Option<String>,
 }
 
 impl Default for Setup {
@@ -57,6 +59,7 @@ impl Default for Setup {
             on_ambiguous: AmbiguityPolicy::Review,
             in_process: true,
             ack_wait: Duration::from_secs(10),
+            verify_url: None,
         }
     }
 }
@@ -326,6 +329,11 @@ fn workflow(setup: &Setup, booking: &BookingService) -> anyhow::Result<WorkflowS
         "probe_url".into(),
         format!("{}/bookings/by-key/{{key}}", booking.url()).into(),
     );
+    let verify_url = setup
+        .verify_url
+        .clone()
+        .unwrap_or_else(|| format!("{}/bookings/{{external_id}}", booking.url()));
+    s.insert("verify_url".into(), verify_url.into());
     s.insert("timeout_ms".into(), setup.timeout_ms.into());
     s.insert("honours_idempotency_key".into(), setup.honour.into());
     Ok(spec)

@@ -46,7 +46,7 @@ async fn crash_with_keys_honoured_retries_with_the_same_key() -> anyhow::Result<
     })
     .await?;
     let envelope = env.submit(contract("wamid.crash2")).await?;
-    let journal = env.wait_state(&envelope, State::ActionCompleted).await?;
+    let journal = env.wait_state(&envelope, State::Verified).await?;
     assert!(
         !journal.contains(&"EFFECT_UNKNOWN".to_owned()),
         "{journal:?}"

@@ -13,7 +13,7 @@ use crate::common::{Env, Setup, WAIT, contract, key_of};
 async fn books_once_and_a_redelivery_is_a_prevented_duplicate() -> anyhow::Result<()> {
     let env = Env::start(Setup::default()).await?;
     let envelope = env.submit(contract("wamid.happy")).await?;
-    let journal = env.wait_state(&envelope, State::ActionCompleted).await?;
+    let journal = env.wait_state(&envelope, State::Verified).await?;
     assert!(journal.contains(&"EXECUTING".to_owned()), "{journal:?}");
 
     let (message, notified) = eventually("notify message", WAIT, || env.notified()).await?;
@@ -70,7 +70,7 @@ async fn an_ambiguous_answer_is_resolved_by_the_probe() -> anyhow::Result<()> {
     env.faults(serde_json::json!({"bookings": {"drop_response_next": 1}}))
         .await?;
     let envelope = env.submit(contract("wamid.probe")).await?;
-    env.wait_state(&envelope, State::ActionCompleted).await?;
+    env.wait_state(&envelope, State::Verified).await?;
     let (_, notified) = eventually("notify message", WAIT, || env.notified()).await?;
     let counts = env.booking_counts().await?;
     assert_eq!(counts["total"], 1, "{counts}");
@@ -108,7 +108,7 @@ async fn an_early_delivery_is_retried_until_the_gate_move_is_visible() -> anyhow
             origin: Default::default(),
         })
         .await?;
-    env.wait_state(&envelope, State::ActionCompleted).await?;
+    env.wait_state(&envelope, State::Verified).await?;
     assert_eq!(env.booking_counts().await?["total"], 1);
     env.stop().await
 }

@@ -11,7 +11,7 @@ async fn two_503s_are_retried_into_one_booking() -> anyhow::Result<()> {
     let env = Env::start(Setup::default()).await?;
     env.faults(json!({"bookings": {"fail_next": 2}})).await?;
     let envelope = env.submit(contract("wamid.503")).await?;
-    env.wait_state(&envelope, State::ActionCompleted).await?;
+    env.wait_state(&envelope, State::Verified).await?;
     assert_eq!(env.booking_counts().await?["total"], 1);
     assert_eq!(env.key(&key_of("wamid.503")).await?.state, "completed");
     env.stop().await

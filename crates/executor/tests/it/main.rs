@@ -11,3 +11,4 @@ mod postgres;
 mod process_kill;
 mod saga;
 mod switches;
+mod verify;

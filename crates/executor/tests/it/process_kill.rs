@@ -86,7 +86,7 @@ async fn killed_with_keys_honoured_is_retried_with_the_same_key() -> anyhow::Res
     killed_after_effect(&env, &scratch, &key).await?;
 
     env.spawn(second_executor(&scratch).await?);
-    let journal = env.wait_state(&envelope, State::ActionCompleted).await?;
+    let journal = env.wait_state(&envelope, State::Verified).await?;
     assert!(!journal.contains(&"EFFECT_UNKNOWN".into()), "{journal:?}");
     let counts = env.booking_counts().await?;
     assert_eq!(counts["total"], 1, "{counts}");
@@ -163,9 +163,10 @@ impl Scratch {
         let config = format!(
             "fetch_wait_ms = 300\nretry_base_ms = 50\nretry_max_ms = 500\n\
              [action_settings.create_booking]\nurl = {}\nprobe_url = {}\n\
-             timeout_ms = 2000\nhonours_idempotency_key = {honour}\n",
+             verify_url = {}\ntimeout_ms = 2000\nhonours_idempotency_key = {honour}\n",
             quoted(&format!("{url}/bookings")),
             quoted(&format!("{url}/bookings/by-key/{{key}}")),
+            quoted(&format!("{url}/bookings/{{external_id}}")),
         );
         std::fs::write(scratch.config(), config)?;
         Ok(scratch)

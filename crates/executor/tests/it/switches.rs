@@ -40,7 +40,7 @@ async fn an_action_switch_holds_the_effect_until_it_is_on() -> anyhow::Result<()
 
     // On releases the consumer at once (the guard watches the bucket).
     switches.put(&key, &operator(SwitchState::On)).await?;
-    env.wait_state(&envelope, State::ActionCompleted).await?;
+    env.wait_state(&envelope, State::Verified).await?;
     assert_eq!(env.booking_counts().await?["total"], 1);
     env.stop().await
 }

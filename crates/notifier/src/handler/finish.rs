@@ -9,13 +9,14 @@ use sluice_ledger::{NewReviewItem, ReviewKind, Transition};
 use super::{Ctx, Kind, Notifier};
 
 impl Notifier {
-    /// Sent (now or before): `ACTION_COMPLETED → NOTIFIED → COMPLETED` and
+    /// Sent (now or before): `ACTION_COMPLETED` (or `VERIFIED`) `→ NOTIFIED →
+    /// COMPLETED` and
     /// announce, for confirmations; clarifications are already terminal.
     pub(super) async fn delivered(&self, ctx: &Ctx) -> Result<Outcome, HandlerError> {
         if ctx.kind == Kind::Clarification {
             return Ok(Outcome::Done);
         }
-        let first = transition(ctx, State::ActionCompleted, State::Notified);
+        let first = transition(ctx, ctx.after, State::Notified);
         let mut done = transition(ctx, State::Notified, State::Completed);
         done.final_outcome = Some("completed".to_owned());
         done.detail = Some(json!({ "external_id": external_id(&ctx.envelope) }));
@@ -63,7 +64,7 @@ impl Notifier {
         reason: &str,
         outcome: &str,
     ) -> Result<Outcome, HandlerError> {
-        let mut t = transition(ctx, State::ActionCompleted, to);
+        let mut t = transition(ctx, ctx.after, to);
         t.exception_reason = Some(reason.to_owned());
         t.final_outcome = (to == State::NotifyFailed).then(|| outcome.to_owned());
         t.detail = Some(json!({ "reason": reason, "key": ctx.key }));

@@ -1,7 +1,7 @@
 //! The notify stage handler: Begin → send → Complete on the notifier's own
 //! key, then the final transitions.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,7 +10,7 @@ use sluice_bus::observe::{Layer, prevented_duplicate};
 use sluice_bus::{Bus, Delivery, HandlerError, Outcome};
 use sluice_core::metrics::{NOTIFICATIONS, RETRIES};
 use sluice_core::pipeline::Verdict;
-use sluice_core::{Envelope, FailureClass, Stage, WorkflowSpec, headers};
+use sluice_core::{Envelope, FailureClass, Stage, State, WorkflowSpec, headers};
 use sluice_ledger::{BeginOutcome, BeginRequest, FailureKind, LedgerClient};
 use tracing::Instrument as _;
 
@@ -30,6 +30,9 @@ struct Inner {
     ledger: LedgerClient,
     /// Per workflow: its notify template, channel and the channel's name.
     routes: HashMap<String, (String, Channel, String)>,
+    /// Workflows whose actions are verified: their executions reach the
+    /// notifier in `VERIFIED`, not `ACTION_COMPLETED`.
+    verified: HashSet<String>,
     lease: Duration,
     owner: String,
 }
@@ -43,6 +46,8 @@ enum Kind {
 
 struct Ctx {
     envelope: Envelope,
+    /// Where the executor left the execution: `VERIFIED` or `ACTION_COMPLETED`.
+    after: State,
     kind: Kind,
     generation: String,
     key: String,
@@ -76,12 +81,18 @@ impl Notifier {
                 ),
             );
         }
+        let verified = workflows
+            .iter()
+            .filter(|spec| spec.actions.iter().any(|a| a.verify.is_some()))
+            .map(|spec| spec.name.clone())
+            .collect();
         let owner = format!("sluice-notifier-{}", uuid_like());
         Ok(Self {
             inner: Arc::new(Inner {
                 bus,
                 ledger,
                 routes,
+                verified,
                 lease,
                 owner,
             }),
@@ -110,7 +121,13 @@ impl Notifier {
             .header(headers::GENERATION)
             .unwrap_or("0")
             .to_owned();
+        let after = if self.inner.verified.contains(&envelope.workflow) {
+            State::Verified
+        } else {
+            State::ActionCompleted
+        };
         let ctx = Ctx {
+            after,
             key: format!("{}:notify:{generation}", envelope.execution_id),
             envelope,
             kind,

@@ -174,8 +174,9 @@ impl Env {
     }
 }
 
-/// RECEIVED … ACTION_COMPLETED.
-pub const TO_ACTION_COMPLETED: &[State] = &[
+/// RECEIVED … VERIFIED: where the executor leaves a reservation (its
+/// booking is read back before the guest is told).
+pub const TO_VERIFIED: &[State] = &[
     State::Received,
     State::Validated,
     State::ModelRequested,
@@ -185,6 +186,7 @@ pub const TO_ACTION_COMPLETED: &[State] = &[
     State::AutoActionPending,
     State::Executing,
     State::ActionCompleted,
+    State::Verified,
 ];
 
 /// RECEIVED … CLARIFICATION_REQUESTED.

@@ -6,7 +6,7 @@ use sluice_core::{Stage, State, headers};
 use sluice_testkit::eventually;
 
 use crate::common::{
-    Env, MAX_DELIVER, TO_ACTION_COMPLETED, TO_CLARIFICATION, WAIT, WORKFLOW, booked, clarification,
+    Env, MAX_DELIVER, TO_CLARIFICATION, TO_VERIFIED, WAIT, WORKFLOW, booked, clarification,
 };
 use crate::fake::Outbox;
 
@@ -19,13 +19,13 @@ async fn a_confirmation_is_sent_once_and_completes_the_execution() {
     let (outbox, addr) = Outbox::start(0).await;
     let env = Env::start(addr).await;
     let e = booked();
-    env.record(&e, TO_ACTION_COMPLETED).await;
+    env.record(&e, TO_VERIFIED).await;
     env.publish(&e).await;
 
     let journal = env.wait_for(&e, State::Completed).await;
     assert_eq!(
         &states(&journal)[8..],
-        ["ACTION_COMPLETED", "NOTIFIED", "COMPLETED"]
+        ["ACTION_COMPLETED", "VERIFIED", "NOTIFIED", "COMPLETED"]
     );
     let sent = outbox.delivered();
     assert_eq!(sent.len(), 1);
@@ -50,7 +50,7 @@ async fn a_failing_endpoint_is_retried_alone_and_delivers_one_message() {
     let (outbox, addr) = Outbox::start(2).await;
     let env = Env::start(addr).await;
     let e = booked();
-    env.record(&e, TO_ACTION_COMPLETED).await;
+    env.record(&e, TO_VERIFIED).await;
     env.publish(&e).await;
 
     env.wait_for(&e, State::Completed).await;
@@ -71,7 +71,7 @@ async fn an_endpoint_that_never_answers_ends_in_notify_failed() {
     let (outbox, addr) = Outbox::start(usize::MAX).await;
     let env = Env::start(addr).await;
     let e = booked();
-    env.record(&e, TO_ACTION_COMPLETED).await;
+    env.record(&e, TO_VERIFIED).await;
     env.publish(&e).await;
 
     let journal = env.wait_for(&e, State::NotifyFailed).await;
@@ -95,7 +95,7 @@ async fn a_redelivery_after_success_sends_nothing_more() {
     let (outbox, addr) = Outbox::start(0).await;
     let env = Env::start(addr).await;
     let e = booked();
-    env.record(&e, TO_ACTION_COMPLETED).await;
+    env.record(&e, TO_VERIFIED).await;
     env.publish(&e).await;
     env.wait_for(&e, State::Completed).await;
 
