@@ -51,6 +51,7 @@ async fn happy_path_books_once_confirms_once_and_announces() -> anyhow::Result<(
             "AUTO_ACTION_PENDING",
             "EXECUTING",
             "ACTION_COMPLETED",
+            "VERIFIED",
             "NOTIFIED",
             "COMPLETED",
         ]

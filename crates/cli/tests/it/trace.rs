@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::cli::{ok, sluice, stderr, stdout};
 use crate::stack::{Env, whatsapp};
 
-const PIPELINE: [&str; 11] = [
+const PIPELINE: [&str; 12] = [
     "RECEIVED",
     "VALIDATED",
     "MODEL_REQUESTED",
@@ -18,6 +18,7 @@ const PIPELINE: [&str; 11] = [
     "AUTO_ACTION_PENDING",
     "EXECUTING",
     "ACTION_COMPLETED",
+    "VERIFIED",
     "NOTIFIED",
     "COMPLETED",
 ];

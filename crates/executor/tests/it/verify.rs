@@ -62,7 +62,11 @@ async fn a_booking_the_target_silently_altered_lands_in_review_with_the_differen
 
     // What the workflow's breaker reads: one effect completed, one failed.
     let stats = env.ledger.client.workflow_stats("reservation", 300).await?;
-    assert_eq!((stats.effects_completed, stats.effects_failed), (1, 1), "{stats:?}");
+    assert_eq!(
+        (stats.effects_completed, stats.effects_failed),
+        (1, 1),
+        "{stats:?}"
+    );
 
     // Kept, not repeated, not confirmed: one booking, no notify hand-off,
     // and a redelivery changes nothing.
