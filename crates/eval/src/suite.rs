@@ -72,8 +72,13 @@ pub fn load_cases(dir: &Path) -> Result<Vec<Case>, Error> {
 
 /// Every case id written in `dir`'s `*.jsonl` files, pending ones included,
 /// and in `extra` when it exists: what an import must not write again.
+/// A folder that does not exist holds none.
 pub fn known_ids(dir: &Path, extra: Option<&Path>) -> Result<BTreeSet<String>, Error> {
-    let mut files = case_files(dir)?;
+    let mut files = if dir.is_dir() {
+        case_files(dir)?
+    } else {
+        Vec::new()
+    };
     if let Some(extra) = extra.filter(|p| p.is_file() && !files.iter().any(|f| same(f, p))) {
         files.push(extra.to_owned());
     }
