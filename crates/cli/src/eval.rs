@@ -1,29 +1,65 @@
 //! `sluice eval <workflow>`: the workflow's frozen cases through a backend,
-//! scored field by field and judged against the last saved baseline.
+//! scored field by field and judged against the last saved baseline; the
+//! accepted feedback cases (`eval/feedback.jsonl`) through the same backend,
+//! scored apart and never judged against the baseline. `sluice eval
+//! import-feedback` and `accept-feedback` make those cases from reviewers'
+//! decisions ([`feedback`]).
 //!
 //! The engine is `sluice-eval`; this module picks the backend (starting the
 //! scripted fake model in-process for `--backend fake`), prints, writes the
 //! baseline or a fake script when asked, and turns a regression into exit 1.
+//!
+//! The baseline measures the frozen cases alone: the accepted feedback cases
+//! grow whenever someone accepts more, so an accuracy over them is not
+//! comparable from one run to the next, and a baseline that counted them
+//! would regress or improve with every accepted case instead of with the
+//! prompt, model or extractor.
 
+mod backend;
+mod feedback;
 mod print;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use clap::{Args, ValueEnum};
+use clap::{Args, Subcommand, ValueEnum};
 use sluice_core::WorkflowSpec;
-use sluice_eval::{BackendChoice, Baseline, EvalWorkflow, ModelChoice, Report, Thresholds};
-use sluice_interpreter::{ApiKey, ModelOptions, Registry};
-use sluice_testkit::fake_model::FakeModel;
-use sluice_testkit::fake_script::FakeScript;
+use sluice_eval::{Baseline, EvalWorkflow, Thresholds};
+use sluice_interpreter::Registry;
 
+use crate::CliConfig;
 use crate::error::CliError;
 
-/// Arguments of `sluice eval`.
+/// Arguments of `sluice eval`: a run over a workflow's cases, or one of the
+/// feedback commands.
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct EvalArgs {
+    /// Feedback from reviews instead of a run.
+    #[command(subcommand)]
+    pub command: Option<EvalCommand>,
+    /// The run.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// `sluice eval`'s feedback commands.
+#[derive(Debug, Subcommand)]
+pub enum EvalCommand {
+    /// Write the workflow's reviewed corrections and rejections as candidate
+    /// cases to a pending file (which no run reads) for a person to check.
+    ImportFeedback(feedback::ImportArgs),
+    /// Move checked candidate cases from the pending file into
+    /// `eval/feedback.jsonl`, where runs score them apart.
+    AcceptFeedback(feedback::AcceptArgs),
+}
+
+/// Arguments of a run: `sluice eval <workflow>`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
     /// The workflow whose `eval/*.jsonl` cases to run.
-    pub workflow: String,
+    #[arg(required = true)]
+    pub workflow: Option<String>,
     /// The folder of declared workflows (`<dir>/<name>/workflow.toml`).
     #[arg(long, default_value = "workflows")]
     pub workflows: PathBuf,
@@ -84,9 +120,25 @@ impl BackendKind {
     }
 }
 
-/// Runs `sluice eval`; `env` resolves `--api-key-env`.
+/// Runs `sluice eval`; `config` reaches the ledger for `import-feedback`,
+/// `env` resolves `--api-key-env`.
 pub async fn run(
     args: EvalArgs,
+    config: &CliConfig,
+    env: &[(String, String)],
+    json: bool,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    match args.command {
+        Some(EvalCommand::ImportFeedback(args)) => feedback::import(args, config, json, out).await,
+        Some(EvalCommand::AcceptFeedback(args)) => feedback::accept(args, json, out),
+        None => run_cases(args.run, env, json, out).await,
+    }
+}
+
+/// Runs the cases of `args.workflow`.
+async fn run_cases(
+    args: RunArgs,
     env: &[(String, String)],
     json: bool,
     out: &mut impl Write,
@@ -99,15 +151,8 @@ pub async fn run(
             return Err(CliError::Usage(format!("{flag} must be between 0 and 1")).into());
         }
     }
-    let dir = args.workflows.join(&args.workflow);
-    if !dir.join("workflow.toml").is_file() {
-        let msg = format!(
-            "no workflow {:?}: {} does not exist",
-            args.workflow,
-            dir.join("workflow.toml").display()
-        );
-        return Err(CliError::NotFound(msg).into());
-    }
+    let name = args.workflow.clone().unwrap_or_default();
+    let dir = workflow_dir(&args.workflows, &name)?;
     let spec = WorkflowSpec::load(&dir).map_err(usage)?;
     let kind = args
         .backend
@@ -116,16 +161,17 @@ pub async fn run(
             "fake" => BackendKind::Fake,
             _ => BackendKind::Openai,
         });
-    let cases = sluice_eval::load_cases(&dir.join("eval")).map_err(usage)?;
-    let (choice, fake) = backend(kind, &args, &dir, env).await?;
+    let suite = sluice_eval::load_suite(&dir.join("eval")).map_err(usage)?;
+    let (choice, fake) = backend::backend(kind, &args, &dir, env).await?;
     let workflow =
         EvalWorkflow::load(&dir, choice, &Registry::with_builtin()).map_err(eval_error)?;
-    let report = workflow.run(&cases).await.map_err(eval_error);
+    let reports = run_both(&workflow, &suite).await;
     if let Some(fake) = fake {
         fake.stop();
     }
-    let report = report?;
+    let (report, feedback) = reports?;
     let score = report.score();
+    let feedback_score = feedback.as_ref().map(sluice_eval::Report::score);
     let baseline_path = args.baseline.clone().unwrap_or_else(|| {
         dir.join("eval")
             .join(format!("baseline.{}.json", kind.name()))
@@ -143,6 +189,8 @@ pub async fn run(
         baseline_path: &baseline_path,
         judgement: &judgement,
         thresholds,
+        feedback: feedback.as_ref().zip(feedback_score.as_ref()),
+        feedback_path: &dir.join("eval").join(sluice_eval::suite::FEEDBACK_FILE),
     };
     if json {
         writeln!(out, "{}", view.json())?;
@@ -150,7 +198,8 @@ pub async fn run(
         view.human(out)?;
     }
     if let Some(path) = &args.write_fake_script {
-        write_fake_script(&workflow, &report, &cases, path, &args.workflow)?;
+        let (report, feedback) = (&report, feedback.as_ref());
+        backend::write_fake_script(&workflow, report, feedback, &suite.frozen, path, &name)?;
         if !json {
             writeln!(out, "wrote the fake model script {}", path.display())?;
         }
@@ -170,108 +219,31 @@ pub async fn run(
     Ok(())
 }
 
-/// The primary backend, and the fake model serving it for `fake`.
-async fn backend(
-    kind: BackendKind,
-    args: &EvalArgs,
-    dir: &Path,
-    env: &[(String, String)],
-) -> anyhow::Result<(BackendChoice, Option<FakeModel>)> {
-    let model = |name: &str, base_url: String, default_model: &str, api_key| {
-        BackendChoice::Model(Box::new(ModelChoice {
-            name: name.to_owned(),
-            options: ModelOptions {
-                base_url,
-                model: default_model.to_owned(),
-                ..ModelOptions::default()
-            },
-            api_key,
-            model: args.model.clone(),
-        }))
-    };
-    match kind {
-        BackendKind::Rules => Ok((BackendChoice::Rules, None)),
-        BackendKind::Openai => {
-            let url = args.model_url.clone().ok_or_else(|| {
-                CliError::Usage(
-                    "--backend openai needs --model-url (or pass --backend rules or fake)".into(),
-                )
-            })?;
-            let api_key = match &args.api_key_env {
-                Some(var) => {
-                    let key = env.iter().find(|(k, _)| k == var).map(|(_, v)| v.clone());
-                    let key = key.ok_or_else(|| {
-                        CliError::Usage(format!("--api-key-env: {var} is not set"))
-                    })?;
-                    Some(ApiKey::new(key))
-                }
-                None => None,
-            };
-            let defaults = ModelOptions::default();
-            Ok((model("openai", url, &defaults.model, api_key), None))
-        }
-        BackendKind::Fake => {
-            let path = args
-                .fake_script
-                .clone()
-                .unwrap_or_else(|| dir.join("eval").join("fake-model.json"));
-            let script = FakeScript::load(&path).map_err(|e| CliError::Usage(format!("{e:#}")))?;
-            let fake = FakeModel::start_scripted(&script).await?;
-            Ok((model("fake", fake.url(), "scripted", None), Some(fake)))
-        }
+/// The frozen cases' report, and the accepted feedback cases' if there are any.
+async fn run_both(
+    workflow: &EvalWorkflow,
+    suite: &sluice_eval::Suite,
+) -> anyhow::Result<(sluice_eval::Report, Option<sluice_eval::Report>)> {
+    let report = workflow.run(&suite.frozen).await.map_err(eval_error)?;
+    if suite.feedback.is_empty() {
+        return Ok((report, None));
     }
+    let feedback = workflow.run(&suite.feedback).await.map_err(eval_error)?;
+    Ok((report, Some(feedback)))
 }
 
-/// Writes the primary backend's first answer to every case under the hash
-/// of its rendered prompt; any other prompt gets an answer that validates
-/// but reads nothing, so a changed prompt cannot hide behind the fallback.
-fn write_fake_script(
-    workflow: &EvalWorkflow,
-    report: &Report,
-    cases: &[sluice_eval::Case],
-    path: &Path,
-    name: &str,
-) -> anyhow::Result<()> {
-    use sluice_testkit::fake_script::{ScriptedAnswer, ScriptedEntry};
-    let mut answers: Vec<ScriptedEntry> = Vec::new();
-    for case in &report.cases {
-        let (Some(hash), Some(answer)) = (&case.prompt_sha256, &case.answer) else {
-            continue;
-        };
-        if answers.iter().any(|a| &a.prompt_sha256 == hash) {
-            continue;
-        }
-        let answer = serde_json::from_str(answer).map_or_else(
-            |_| ScriptedAnswer::Content(answer.clone()),
-            ScriptedAnswer::Json,
+/// The folder of workflow `name` under `workflows`; not found (exit 3)
+/// without a `workflow.toml`.
+fn workflow_dir(workflows: &Path, name: &str) -> anyhow::Result<PathBuf> {
+    let dir = workflows.join(name);
+    if !dir.join("workflow.toml").is_file() {
+        let msg = format!(
+            "no workflow {name:?}: {} does not exist",
+            dir.join("workflow.toml").display()
         );
-        answers.push(ScriptedEntry {
-            case: Some(case.id.clone()),
-            prompt_sha256: hash.clone(),
-            answer,
-        });
+        return Err(CliError::NotFound(msg).into());
     }
-    let default = cases
-        .first()
-        .map(|c| workflow.empty_answer(c))
-        .unwrap_or_default();
-    let script = FakeScript {
-        description: format!(
-            "The {backend} backend's answers to the {name} eval cases, keyed by the SHA-256 of each \
-             rendered prompt (prompt {version}, template sha256 {sha}). Any other prompt gets the \
-             default: a valid contract that reads nothing, so a changed prompt shows as a regression. \
-             Regenerate: sluice eval {name} --backend {backend} --write-fake-script {path}",
-            backend = report.backend,
-            version = report.prompt_version,
-            sha = report.prompt_sha256,
-            path = path.display(),
-        ),
-        default: ScriptedAnswer::Json(default),
-        answers,
-    };
-    script
-        .save(path)
-        .map_err(|e| CliError::Failed(format!("{e:#}")).into())
+    Ok(dir)
 }
 
 fn usage(err: impl std::fmt::Display) -> anyhow::Error {

@@ -89,7 +89,8 @@ pub enum Command {
     Review(review::ReviewCommand),
     /// Run a workflow's frozen eval cases through a backend, score them field
     /// by field and compare with the last saved baseline (exit 1 on a
-    /// regression).
+    /// regression); accepted feedback cases are scored apart. `sluice eval
+    /// import-feedback` turns reviewers' decisions into candidate cases.
     Eval(eval::EvalArgs),
     /// The timeline of an execution, or of every execution a correlation id
     /// started: each stage in order with timings, model and prompt, gate
@@ -142,7 +143,7 @@ pub async fn run(
         Command::Admin(command) => admin::run(command, &config, cli.json, out).await,
         Command::Dev(args) => dev::run(args, &config, env).await,
         Command::Dlq(command) => dlq::run(command, &config, cli.json, out).await,
-        Command::Eval(args) => eval::run(args, &env, cli.json, out).await,
+        Command::Eval(args) => eval::run(args, &config, &env, cli.json, out).await,
         Command::Executions(command) => executions::run(command, &config, cli.json, out).await,
         Command::Review(command) => review::run(command, &config, cli.json, out).await,
         Command::Switch(command) => switch::run(command, &config, cli.json, out).await,

@@ -15,10 +15,8 @@
 //! `collected` (fields parked by an earlier clarification of the same
 //! conversation), `expected.missing` (the fields a `clarify` asks for),
 //! `known_failure` with a `note` (the case is right, the shipped extractor
-//! is not; it still counts against accuracy).
-
-use std::collections::BTreeMap;
-use std::path::Path;
+//! is not; it still counts against accuracy), `feedback` (where a case made
+//! from a reviewer's decision comes from: see [`crate::feedback`]).
 
 use chrono::{DateTime, FixedOffset};
 use chrono_tz::Tz;
@@ -26,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::Error;
+use crate::feedback::Feedback;
 
 /// One frozen case.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -60,6 +59,9 @@ pub struct Case {
     /// Why it is a known failure, or anything else worth knowing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// The review decision the case was made from, for a feedback case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feedback: Option<Feedback>,
     /// Where the case was read from.
     #[serde(skip)]
     pub origin: Origin,
@@ -112,6 +114,10 @@ pub enum Outcome {
     Reject,
     /// The interpreter produced no valid contract (`NEEDS_REVIEW`).
     Uninterpretable,
+    /// Only as an expectation: anything but `auto` (a person, a rule or the
+    /// user stops it). What a reviewer's rejection says: this must not have
+    /// been done without a person, whichever way it is stopped.
+    NotAuto,
 }
 
 impl Outcome {
@@ -129,50 +135,20 @@ impl Outcome {
         missing.sort();
         format!("{name}: {}", missing.join(", "))
     }
-}
 
-/// Reads every `*.jsonl` file of `dir`, in name order. Blank lines are
-/// skipped; any other line that is not a valid case is an error naming its
-/// file and line, as is an id used twice.
-pub fn load_cases(dir: &Path) -> Result<Vec<Case>, Error> {
-    let unreadable = |e: std::io::Error| Error::Cases(format!("{}: {e}", dir.display()));
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .map_err(unreadable)?
-        .filter_map(Result::ok)
-        .map(|entry| entry.path())
-        .filter(|path| path.extension().is_some_and(|e| e == "jsonl"))
-        .collect();
-    files.sort();
-    let mut cases = Vec::new();
-    let mut seen: BTreeMap<String, Origin> = BTreeMap::new();
-    for path in &files {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::Cases(format!("{}: {e}", path.display())))?;
-        for (i, line) in text.lines().enumerate() {
-            if line.trim().is_empty() {
-                continue;
-            }
-            let origin = Origin {
-                file: path.display().to_string(),
-                line: i + 1,
-            };
-            let case = parse_line(line, origin.clone())?;
-            if let Some(first) = seen.insert(case.id.clone(), origin.clone()) {
-                return Err(bad(
-                    &origin,
-                    format!("id {:?} is already used at {first}", case.id),
-                ));
-            }
-            cases.push(case);
+    /// Whether an answered `got` meets this expectation (the labels agree,
+    /// or for [`Outcome::NotAuto`], `got` is not `auto`).
+    pub fn accepts(
+        self,
+        expected_missing: &[String],
+        got: Outcome,
+        got_missing: &[String],
+    ) -> bool {
+        match self {
+            Outcome::NotAuto => got != Outcome::Auto,
+            _ => self.label(expected_missing) == got.label(got_missing),
         }
     }
-    if cases.is_empty() {
-        return Err(Error::Cases(format!(
-            "no cases in {}/*.jsonl",
-            dir.display()
-        )));
-    }
-    Ok(cases)
 }
 
 /// One line as a case, checked on its own.

@@ -26,6 +26,22 @@ pub enum Error {
     /// The case files as a whole are unusable (none, unreadable).
     #[error("{0}")]
     Cases(String),
+    /// A review decision makes no feedback case, and why.
+    #[error("review item {review}: {reason}")]
+    Feedback {
+        /// The review item.
+        review: i64,
+        /// Why it makes no case.
+        reason: String,
+    },
+    /// Cases to accept are not in the pending file.
+    #[error("not pending in {file}: {}", ids.join(", "))]
+    NotPending {
+        /// The pending file.
+        file: String,
+        /// The ids not found there.
+        ids: Vec<String>,
+    },
     /// The model backend did not answer the first case at all.
     #[error("cannot reach the model at {url}: {reason}")]
     Unreachable {

@@ -12,16 +12,26 @@
 //!
 //! The [`Report`] holds every case's per-field results; its [`Score`] is
 //! compared with the last saved [`Baseline`] by [`judge`].
+//!
+//! Reviewers' corrections and rejections become candidate cases
+//! ([`feedback`]) in a pending file; those a person accepts into
+//! `eval/feedback.jsonl` are scored on their own, outside the baseline
+//! ([`suite`]).
 
 pub mod baseline;
 pub mod case;
 pub mod engine;
 pub mod error;
+pub mod feedback;
+pub mod pending;
 mod recorder;
 pub mod report;
+pub mod suite;
 
 pub use baseline::{Baseline, Comparison, Delta, Judgement, Thresholds, judge};
-pub use case::{Case, Expected, Outcome, load_cases};
+pub use case::{Case, Expected, Outcome};
 pub use engine::{BackendChoice, EvalWorkflow, ModelChoice};
 pub use error::Error;
+pub use feedback::{Feedback, FeedbackWorkflow, Reviewed};
 pub use report::{CaseResult, FieldResult, FieldScore, Report, Score};
+pub use suite::{Suite, load_cases, load_suite};

@@ -185,9 +185,12 @@ pub(crate) fn compare(
     if let Some(outcome) = case.expected.outcome {
         let want = outcome.label(&case.expected.missing);
         let have = got.outcome.map(|o| o.label(&got.missing));
+        let correct = got
+            .outcome
+            .is_some_and(|o| outcome.accepts(&case.expected.missing, o, &got.missing));
         out.push(FieldResult {
             field: OUTCOME.to_owned(),
-            correct: have.as_deref() == Some(want.as_str()),
+            correct,
             expected: Some(Value::String(want)),
             got: have.map(Value::String),
         });
@@ -247,6 +250,26 @@ mod tests {
                 ("outcome", true)
             ]
         );
+    }
+
+    #[test]
+    fn not_auto_accepts_every_outcome_but_auto() {
+        let c = case(json!({"outcome": "not_auto"}));
+        let verdict = |outcome: Option<Outcome>| {
+            let got = Got {
+                outcome,
+                missing: vec!["time".into()],
+                ..Got::default()
+            };
+            let results = compare(&c, &got, &BTreeMap::new());
+            assert_eq!(results.len(), 1, "the contract is not compared");
+            results[0].correct
+        };
+        for stopped in [Outcome::Review, Outcome::Clarify, Outcome::Reject] {
+            assert!(verdict(Some(stopped)), "{stopped:?}");
+        }
+        assert!(!verdict(Some(Outcome::Auto)));
+        assert!(!verdict(None));
     }
 
     #[test]

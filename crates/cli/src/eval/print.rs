@@ -1,5 +1,7 @@
 //! What `sluice eval` prints: a table per field, the failing cases with
-//! expected against got, the deltas against the baseline; or one JSON object.
+//! expected against got, the deltas against the baseline, then the accepted
+//! feedback cases on their own; or one JSON object, the feedback cases under
+//! `feedback`.
 
 use std::io::Write;
 use std::path::Path;
@@ -17,6 +19,9 @@ pub(super) struct View<'a> {
     pub baseline_path: &'a Path,
     pub judgement: &'a Judgement,
     pub thresholds: Thresholds,
+    /// The accepted feedback cases' run, if there are any.
+    pub feedback: Option<(&'a Report, &'a Score)>,
+    pub feedback_path: &'a Path,
 }
 
 impl View<'_> {
@@ -38,6 +43,12 @@ impl View<'_> {
             "failures": self.judgement.failures,
             "passed": self.judgement.failures.is_empty(),
             "cases": r.cases,
+            "feedback": self.feedback.map(|(report, score)| json!({
+                "path": self.feedback_path,
+                "in_baseline": false,
+                "score": score,
+                "cases": report.cases,
+            })),
         })
     }
 
@@ -80,8 +91,9 @@ impl View<'_> {
         }
         writeln!(out)?;
         self.fields(out)?;
-        self.failing(out)?;
+        failing(out, "failing cases", &self.report.cases)?;
         self.changes(out)?;
+        self.feedback(out)?;
         writeln!(out)?;
         if self.judgement.failures.is_empty() {
             writeln!(
@@ -142,38 +154,6 @@ impl View<'_> {
         )
     }
 
-    fn failing(&self, out: &mut impl Write) -> std::io::Result<()> {
-        let failing: Vec<&CaseResult> = self.report.cases.iter().filter(|c| !c.passed).collect();
-        if failing.is_empty() {
-            return Ok(());
-        }
-        let known = failing.iter().filter(|c| c.known_failure).count();
-        writeln!(out, "\nfailing cases: {} ({known} known)", failing.len())?;
-        for case in failing {
-            let mark = if case.known_failure { " [known]" } else { "" };
-            writeln!(out, "  {}{mark}  {}", case.id, case.origin)?;
-            for f in case.fields.iter().filter(|f| !f.correct) {
-                writeln!(
-                    out,
-                    "      {}: expected {}, got {}",
-                    f.field,
-                    shown(&f.expected),
-                    shown(&f.got)
-                )?;
-            }
-            for (label, text) in [
-                ("fallback", &case.fallback_reason),
-                ("review", &case.review_reason),
-                ("note", &case.note),
-            ] {
-                if let Some(text) = text {
-                    writeln!(out, "      {label}: {text}")?;
-                }
-            }
-        }
-        Ok(())
-    }
-
     fn changes(&self, out: &mut impl Write) -> std::io::Result<()> {
         let fallbacks = self
             .report
@@ -212,6 +192,68 @@ impl View<'_> {
         }
         Ok(())
     }
+
+    /// The accepted feedback cases: their own accuracy, never judged
+    /// against the baseline.
+    fn feedback(&self, out: &mut impl Write) -> std::io::Result<()> {
+        let Some((report, score)) = self.feedback else {
+            return Ok(());
+        };
+        writeln!(
+            out,
+            "\nfeedback from reviews: {} accepted case(s) in {}, not part of the baseline",
+            score.cases,
+            self.feedback_path.display()
+        )?;
+        let row = |name: &str, correct: usize, total: usize, accuracy: f64| {
+            vec![
+                name.to_owned(),
+                format!("{correct}/{total}"),
+                percent(accuracy),
+            ]
+        };
+        let mut rows: Vec<Vec<String>> = score
+            .fields
+            .iter()
+            .map(|(name, f)| row(name, f.correct, f.total, f.accuracy))
+            .collect();
+        rows.push(row("overall", score.passed, score.cases, score.overall));
+        table(out, &["FIELD", "CORRECT", "ACCURACY"], &rows)?;
+        failing(out, "failing feedback cases", &report.cases)
+    }
+}
+
+/// The failing ones of `cases` under `title`, each with its wrong fields.
+fn failing(out: &mut impl Write, title: &str, cases: &[CaseResult]) -> std::io::Result<()> {
+    let failing: Vec<&CaseResult> = cases.iter().filter(|c| !c.passed).collect();
+    if failing.is_empty() {
+        return Ok(());
+    }
+    let known = failing.iter().filter(|c| c.known_failure).count();
+    writeln!(out, "\n{title}: {} ({known} known)", failing.len())?;
+    for case in failing {
+        let mark = if case.known_failure { " [known]" } else { "" };
+        writeln!(out, "  {}{mark}  {}", case.id, case.origin)?;
+        for f in case.fields.iter().filter(|f| !f.correct) {
+            writeln!(
+                out,
+                "      {}: expected {}, got {}",
+                f.field,
+                shown(&f.expected),
+                shown(&f.got)
+            )?;
+        }
+        for (label, text) in [
+            ("fallback", &case.fallback_reason),
+            ("review", &case.review_reason),
+            ("note", &case.note),
+        ] {
+            if let Some(text) = text {
+                writeln!(out, "      {label}: {text}")?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The first ids of a list, and how many more there are.

@@ -11,6 +11,7 @@ mod dlq;
 mod docs;
 mod erase;
 mod eval;
+mod feedback;
 mod metrics;
 mod otel;
 mod pipeline;
