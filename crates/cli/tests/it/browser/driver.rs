@@ -177,10 +177,19 @@ impl Browser {
         Ok(())
     }
 
-    /// Clicks the element `css` (waiting for it to appear).
+    /// Follows the link or submits the form of the element `css` (waiting
+    /// for it to appear), then waits until the next page has replaced this
+    /// one: an element found before then would belong to the old page.
     pub async fn click(&self, css: &str) -> anyhow::Result<()> {
+        let old = self.client.find(Locator::Css("html")).await?;
         self.find(css).await?.click().await?;
-        Ok(())
+        eventually("the next page", Duration::from_secs(10), || async {
+            // A stale element: the document it belonged to is gone.
+            check(old.tag_name().await.is_err(), || {
+                "still on the old page".to_owned()
+            })
+        })
+        .await
     }
 
     /// The element `css`, waiting up to ten seconds for it.
