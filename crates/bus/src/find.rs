@@ -19,6 +19,15 @@ use crate::error::Error;
 /// answering.
 const NEXT_MESSAGE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// A fresh name for the lookup's consumer. Named, its create request is
+/// `$JS.API.CONSUMER.CREATE.<stream>.<name>.<subject>`, so a user allowed to
+/// look up (the review console) can be refused the names of the pipeline's
+/// own consumers; an unnamed request names its consumer in the body, where
+/// the server would update whichever existing consumer it names.
+fn lookup_name() -> String {
+    format!("lookup-{:016x}", fastrand::u64(..))
+}
+
 /// The stream sequence of the message stored on `subject` at or after `since`
 /// whose `Nats-Msg-Id` is `msg_id`, if there is one.
 pub async fn find_by_msg_id(
@@ -49,6 +58,7 @@ pub async fn find_by_msg_id(
         .map_err(|e| fail(e.into()))?;
     let mut consumer = stream
         .create_consumer(pull::OrderedConfig {
+            name: Some(lookup_name()),
             filter_subject: subject.to_owned(),
             deliver_policy: DeliverPolicy::ByStartTime { start_time },
             headers_only: true,

@@ -183,6 +183,31 @@ fn check_cli(c: &Container) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The console serves its pages and its health on every interface (the
+/// Service and the kubelet reach the pod's address, not its loopback), on
+/// the ports the manifest names; in-flight requests finish on shutdown.
+fn check_console(c: &Container) -> anyhow::Result<()> {
+    let json = load_checked::<sluice_console::Options>(c, &[])?;
+    check_pod(c, port(&json, "health_listen"), 10_000)?;
+    ensure!(
+        container_port(c, "http") == port(&json, "listen"),
+        "{}: the http port is not where the pages are served",
+        c.workload
+    );
+    for key in ["listen", "health_listen"] {
+        let addr: std::net::SocketAddr = json[key]
+            .as_str()
+            .with_context(|| format!("{}: no {key}", c.workload))?
+            .parse()?;
+        ensure!(
+            !addr.ip().is_loopback(),
+            "{}: {key} {addr} is unreachable from outside the pod",
+            c.workload
+        );
+    }
+    Ok(())
+}
+
 fn check_service(c: &Container) -> anyhow::Result<()> {
     ensure!(
         c.command.len() == 1,
@@ -224,6 +249,7 @@ fn check_service(c: &Container) -> anyhow::Result<()> {
             let json = load_checked::<sluice_deadletter::Options>(c, &[])?;
             check_pod(c, port(&json, "http_listen"), grace(&json, "grace_ms"))?;
         }
+        "sluice-console" => check_console(c)?,
         other => bail!("{}: unknown binary {other}", c.workload),
     }
     // The inbox prefix is one the NATS account lets this user subscribe to.
@@ -242,7 +268,7 @@ fn check_overlay(overlay: &str) -> anyhow::Result<usize> {
     let objects = rendered(overlay)?;
     let containers = containers(&objects)?;
     ensure!(
-        containers.len() >= 9,
+        containers.len() >= 10,
         "{overlay}: {} containers",
         containers.len()
     );

@@ -2,6 +2,7 @@
 //! configuration passes the server's own check and its permissions carry
 //! the pipeline and nothing more.
 
+mod console_user;
 mod manifests;
 mod nats_permissions;
 pub mod nats_server;

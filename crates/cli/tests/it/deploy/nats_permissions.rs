@@ -1,8 +1,9 @@
 //! The production NATS configuration (`deploy/nats/`): it passes the
 //! server's own config test; on a three-node cluster running it, every
 //! service with its own user carries a message end to end (webhook and
-//! NATS input, and a dead letter), and no user may publish or subscribe
-//! outside its permissions (the table below).
+//! NATS input, and a dead letter), the review console does all it does
+//! (`console_user.rs`), and no user may publish or subscribe outside its
+//! permissions (the table below).
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -35,40 +36,58 @@ fn the_production_config_passes_the_servers_config_test() -> anyhow::Result<()> 
 
 /// Who may do what: one row per probe, one column per user in [`USERS`]
 /// order (ingest, interpreter, gate, executor, notifier, deadletter,
-/// provisioner, upstream_whatsapp, upstream_crm, operator); `x` is allowed.
+/// console, provisioner, upstream_whatsapp, upstream_crm, operator); `x` is
+/// allowed.
 const EXPECTED: &str = "\
-pub sluice.in.whatsapp.probe                                                .  .  .  .  .  .  .  x  .  x
-pub sluice.in.crm.probe                                                     .  .  .  .  .  .  .  .  x  x
-pub sluice.stage.interpret.probe                                            x  .  .  .  .  .  .  .  .  x
-pub sluice.stage.gate.probe                                                 .  x  .  .  .  .  .  .  .  x
-pub sluice.stage.execute.probe                                              .  .  x  .  .  .  .  .  .  x
-pub sluice.stage.notify.probe                                               .  .  x  x  .  .  .  .  .  x
-pub sluice.dlq.gate.probe                                                   .  .  x  .  .  x  .  .  .  x
-pub sluice.events.completed.probe                                           .  x  x  x  x  .  .  .  .  x
-pub sluice.events.dead_lettered.probe                                       .  x  x  x  x  x  .  .  .  x
-pub $KV.sluice-switches.probe                                               .  .  x  .  .  .  .  .  .  x
-pub $KV.sluice-conversations.probe                                          .  x  x  .  .  .  .  .  .  .
-pub $JS.API.STREAM.INFO.SLUICE_PIPELINE                                     .  .  .  .  .  x  x  .  .  x
-pub $JS.API.CONSUMER.LIST.SLUICE_PIPELINE                                   .  .  .  .  .  x  .  .  .  x
-pub $JS.API.STREAM.CREATE.SLUICE_PIPELINE                                   .  .  .  .  .  .  x  .  .  x
-pub $JS.API.CONSUMER.CREATE.SLUICE_PIPELINE.probe                           .  .  .  .  .  .  x  .  .  x
-pub $JS.API.CONSUMER.INFO.SLUICE_PIPELINE.sluice-interpret-reservation      .  x  .  .  .  .  x  .  .  x
-pub $JS.API.CONSUMER.MSG.NEXT.SLUICE_PIPELINE.sluice-notify-reservation     .  .  .  .  x  .  .  .  .  x
-pub $JS.API.CONSUMER.MSG.NEXT.SLUICE_PIPELINE.sluice-execute-crm-enrichment .  .  .  x  .  .  .  .  .  x
-pub $JS.API.CONSUMER.INFO.SLUICE_INGEST.sluice-ingest-whatsapp              x  .  .  .  .  .  x  .  .  x
-pub $JS.API.CONSUMER.INFO.SLUICE_INGEST.sluice-ingest-crm                   x  .  .  .  .  .  x  .  .  x
-pub $JS.API.STREAM.MSG.GET.SLUICE_PIPELINE                                  .  .  .  .  .  x  .  .  .  x
-pub $JS.API.STREAM.INFO.SLUICE_DLQ                                          .  .  .  .  .  x  x  .  .  x
-pub $JS.ACK.SLUICE_PIPELINE.sluice-gate-reservation.probe                   .  .  x  .  .  .  .  .  .  x
-sub sluice.stage.gate.reservation                                           .  .  .  .  .  .  .  .  .  .
-sub sluice.in.whatsapp.probe                                                .  .  .  .  .  .  .  .  .  .
-sub sluice.events.completed.reservation                                     .  .  .  .  .  .  .  x  .  x
-sub sluice.events.completed.crm-enrichment                                  .  .  .  .  .  .  .  .  x  x
-sub sluice.events.completed.other                                           .  .  .  .  .  .  .  .  .  x
-sub _INBOX.probe                                                            .  .  .  .  .  .  .  .  .  .
-sub _INBOX_gate.probe                                                       .  .  x  .  .  .  .  .  .  .
-sub _INBOX_ingest.probe                                                     x  .  .  .  .  .  .  .  .  .
-sub $JS.API.>                                                               .  .  .  .  .  .  .  .  .  .";
+pub sluice.in.whatsapp.probe                                                .  .  .  .  .  .  x  .  x  .  x
+pub sluice.in.crm.probe                                                     .  .  .  .  .  .  x  .  .  x  x
+pub sluice.stage.interpret.probe                                            x  .  .  .  .  .  x  .  .  .  x
+pub sluice.stage.gate.probe                                                 .  x  .  .  .  .  x  .  .  .  x
+pub sluice.stage.execute.probe                                              .  .  x  .  .  .  x  .  .  .  x
+pub sluice.stage.notify.probe                                               .  .  x  x  .  .  x  .  .  .  x
+pub sluice.dlq.gate.probe                                                   .  .  x  .  .  x  .  .  .  .  x
+pub sluice.events.completed.probe                                           .  x  x  x  x  .  .  .  .  .  x
+pub sluice.events.dead_lettered.probe                                       .  x  x  x  x  x  .  .  .  .  x
+pub $KV.sluice-switches.probe                                               .  .  x  .  .  .  x  .  .  .  x
+pub $KV.sluice-conversations.probe                                          .  x  x  .  .  .  .  .  .  .  .
+pub $JS.API.STREAM.INFO.SLUICE_PIPELINE                                     .  .  .  .  .  x  .  x  .  .  x
+pub $JS.API.CONSUMER.LIST.SLUICE_PIPELINE                                   .  .  .  .  .  x  .  .  .  .  x
+pub $JS.API.STREAM.CREATE.SLUICE_PIPELINE                                   .  .  .  .  .  .  .  x  .  .  x
+pub $JS.API.CONSUMER.CREATE.SLUICE_PIPELINE.probe                           .  .  .  .  .  .  .  x  .  .  x
+pub $JS.API.CONSUMER.INFO.SLUICE_PIPELINE.sluice-interpret-reservation      .  x  .  .  .  .  x  x  .  .  x
+pub $JS.API.CONSUMER.MSG.NEXT.SLUICE_PIPELINE.sluice-notify-reservation     .  .  .  .  x  .  .  .  .  .  x
+pub $JS.API.CONSUMER.MSG.NEXT.SLUICE_PIPELINE.sluice-execute-crm-enrichment .  .  .  x  .  .  .  .  .  .  x
+pub $JS.API.CONSUMER.INFO.SLUICE_INGEST.sluice-ingest-whatsapp              x  .  .  .  .  .  x  x  .  .  x
+pub $JS.API.CONSUMER.INFO.SLUICE_INGEST.sluice-ingest-crm                   x  .  .  .  .  .  x  x  .  .  x
+pub $JS.API.STREAM.MSG.GET.SLUICE_PIPELINE                                  .  .  .  .  .  x  .  .  .  .  x
+pub $JS.API.STREAM.INFO.SLUICE_DLQ                                          .  .  .  .  .  x  .  x  .  .  x
+pub $JS.ACK.SLUICE_PIPELINE.sluice-gate-reservation.probe                   .  .  x  .  .  .  .  .  .  .  x
+pub sluice.in.other.probe                                                   .  .  .  .  .  .  .  .  .  .  x
+pub $JS.API.STREAM.INFO.KV_sluice-switches                                  .  .  x  x  .  .  x  x  .  .  x
+pub $JS.API.DIRECT.GET.KV_sluice-switches.$KV.sluice-switches.reservation   .  .  x  x  .  .  x  .  .  .  x
+pub $JS.API.CONSUMER.CREATE.KV_sluice-switches                              .  .  x  x  .  .  x  .  .  .  x
+pub $JS.API.STREAM.NAMES                                                    .  .  .  .  .  .  x  .  .  .  x
+pub $JS.API.CONSUMER.CREATE.SLUICE_PIPELINE                                 .  .  .  .  .  .  .  .  .  .  x
+pub $JS.API.CONSUMER.CREATE.SLUICE_INGEST                                   .  .  .  .  .  .  .  .  .  .  x
+pub $JS.API.CONSUMER.CREATE.SLUICE_PIPELINE.lookup-1.sluice.stage.gate.x    .  .  .  .  .  .  x  x  .  .  x
+pub $JS.API.CONSUMER.CREATE.SLUICE_INGEST.lookup-1.sluice.in.crm.x          .  .  .  .  .  .  x  x  .  .  x
+pub $JS.API.CONSUMER.CREATE.SLUICE_INGEST.sluice-ingest-crm.sluice.in.crm.x .  .  .  .  .  .  .  x  .  .  x
+pub $JS.API.CONSUMER.CREATE.SLUICE_DLQ                                      .  .  .  .  .  .  .  .  .  .  x
+pub $JS.API.CONSUMER.INFO.SLUICE_PIPELINE.probe                             .  .  .  .  .  .  x  x  .  .  x
+pub $JS.API.CONSUMER.MSG.NEXT.SLUICE_PIPELINE.probe                         .  .  .  .  .  .  x  .  .  .  x
+pub $JS.API.CONSUMER.MSG.NEXT.SLUICE_INGEST.probe                           .  .  .  .  .  .  x  .  .  .  x
+pub $JS.API.CONSUMER.MSG.NEXT.SLUICE_INGEST.sluice-ingest-crm               x  .  .  .  .  .  .  .  .  .  x
+pub $JS.API.CONSUMER.DELETE.SLUICE_PIPELINE.probe                           .  .  .  .  .  .  .  .  .  .  x
+sub sluice.stage.gate.reservation                                           .  .  .  .  .  .  .  .  .  .  .
+sub sluice.in.whatsapp.probe                                                .  .  .  .  .  .  .  .  .  .  .
+sub sluice.events.completed.reservation                                     .  .  .  .  .  .  .  .  x  .  x
+sub sluice.events.completed.crm-enrichment                                  .  .  .  .  .  .  .  .  .  x  x
+sub sluice.events.completed.other                                           .  .  .  .  .  .  .  .  .  .  x
+sub _INBOX.probe                                                            .  .  .  .  .  .  .  .  .  .  .
+sub _INBOX_gate.probe                                                       .  .  x  .  .  .  .  .  .  .  .
+sub _INBOX_ingest.probe                                                     x  .  .  .  .  .  .  .  .  .  .
+sub _INBOX_console.probe                                                    .  .  .  .  .  .  x  .  .  .  .
+sub $JS.API.>                                                               .  .  .  .  .  .  .  .  .  .  .";
 
 /// One probe: `pub` or `sub`, and the subject.
 fn probes() -> Vec<(String, String)> {
@@ -163,9 +182,13 @@ async fn each_service_works_with_its_own_user_and_nothing_more() -> anyhow::Resu
         client: operator,
         subjects: Subjects::new(Subjects::DEFAULT_PREFIX)?,
     };
+    let tokens = super::console_user::tokens()?;
     let env = Env::start_with(nats, Duration::from_secs(60), repo("workflows"), |o| {
         o.nats = server.options("provisioner");
-        for service in USERS.iter().take(6) {
+        // The console signs operators in with their ledger tokens.
+        o.ledger_tokens = tokens.clone();
+        o.console_listen = Some(([127, 0, 0, 1], 0).into());
+        for service in USERS.iter().take(7) {
             o.service_nats
                 .insert((*service).to_owned(), server.options(service));
         }
@@ -282,7 +305,11 @@ async fn each_service_works_with_its_own_user_and_nothing_more() -> anyhow::Resu
         }
     }
 
-    // Nothing the pipeline did was refused along the way.
+    // The review console approves, turns a switch off and on, and replays
+    // dead letters to a stage and to ingest's input.
+    super::console_user::exercise(&env, &server).await?;
+
+    // Nothing the pipeline or the console did was refused along the way.
     let log = server.log_text();
     let violations: Vec<&str> = log.lines().filter(|l| l.contains("Violation")).collect();
     assert!(violations.is_empty(), "{}", violations.join("\n"));

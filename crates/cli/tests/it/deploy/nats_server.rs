@@ -15,13 +15,14 @@ use sluice_bus::{NatsOptions, NatsTlsOptions};
 use crate::stack::repo;
 
 /// Every user `deploy/nats/sluice-account.conf` declares.
-pub const USERS: [&str; 10] = [
+pub const USERS: [&str; 11] = [
     "ingest",
     "interpreter",
     "gate",
     "executor",
     "notifier",
     "deadletter",
+    "console",
     "provisioner",
     "upstream_whatsapp",
     "upstream_crm",
