@@ -52,6 +52,18 @@ pub struct Envelope {
 }
 
 impl Envelope {
+    /// The reference time for relative dates ("tomorrow"): the payload's own
+    /// RFC 3339 `timestamp` if it has one, else when ingest accepted the
+    /// message — never the wall clock, so a replay a week later, or an eval
+    /// case built from this execution, reads it the same way.
+    pub fn reference_time(&self) -> DateTime<Utc> {
+        self.data
+            .get("timestamp")
+            .and_then(serde_json::Value::as_str)
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .map_or(self.received_at, |t| t.with_timezone(&Utc))
+    }
+
     /// A new envelope for an accepted event, at the current version.
     pub fn new(
         source: impl Into<String>,

@@ -208,7 +208,8 @@ impl FeedbackWorkflow {
             id: case_id(reviewed.id),
             category: category.to_owned(),
             description,
-            now: reference_time(envelope)
+            now: envelope
+                .reference_time()
                 .with_timezone(&self.timezone)
                 .fixed_offset(),
             timezone: self.timezone.name().to_owned(),
@@ -273,18 +274,6 @@ impl FeedbackWorkflow {
         }
         expected
     }
-}
-
-/// The reference time the interpreter read the message at (as its stage
-/// does): the payload's own RFC 3339 `timestamp` if it has one, else when
-/// ingest accepted it.
-fn reference_time(envelope: &Envelope) -> DateTime<Utc> {
-    envelope
-        .data
-        .get("timestamp")
-        .and_then(Value::as_str)
-        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-        .map_or(envelope.received_at, |t| t.with_timezone(&Utc))
 }
 
 #[cfg(test)]

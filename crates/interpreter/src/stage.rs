@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use sluice_bus::observe::escalation;
 use sluice_bus::{Bus, Delivery, ExecutionEvent, HandlerError, Outcome};
@@ -297,18 +296,6 @@ impl Pass<'_> {
             .await
             .map(|created| created.created)
             .map_err(|e| retry("open review item", &e))
-    }
-
-    /// The reference time for relative dates: the message's own timestamp
-    /// if it has one, else when ingest accepted it — never the wall clock,
-    /// so a replay a week later reads "tomorrow" the same way.
-    pub(crate) fn reference_time(&self, envelope: &Envelope) -> DateTime<Utc> {
-        envelope
-            .data
-            .get("timestamp")
-            .and_then(Value::as_str)
-            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-            .map_or(envelope.received_at, |t| t.with_timezone(&Utc))
     }
 }
 

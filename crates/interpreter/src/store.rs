@@ -95,8 +95,8 @@ pub(crate) async fn stored_or_compute(
         }
     };
     let pending = open_conversation(pass, envelope).await?;
-    let now = pass
-        .reference_time(envelope)
+    let now = envelope
+        .reference_time()
         .with_timezone::<Tz>(&pass.workflow.timezone);
     match pass
         .workflow
