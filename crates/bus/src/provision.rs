@@ -26,6 +26,8 @@ pub struct Provisioned {
     pub switches_bucket: String,
     /// The open-clarifications bucket.
     pub conversations_bucket: String,
+    /// The schedules' lease bucket.
+    pub schedules_bucket: String,
 }
 
 /// Creates or updates every stream, the kill-switch bucket and one durable
@@ -43,6 +45,17 @@ pub async fn provision(
     }
     done.switches_bucket = ensure_switches(js, subjects, topology).await?;
     done.conversations_bucket = ensure_conversations(js, subjects, topology).await?;
+    done.schedules_bucket = ensure_bucket(
+        js,
+        kv::Config {
+            bucket: subjects.schedules_bucket(),
+            description: "sluice schedules: who fires each, and up to which slot".into(),
+            storage: stream::StorageType::File,
+            num_replicas: topology.switches_replicas.max(1),
+            ..Default::default()
+        },
+    )
+    .await?;
 
     for workflow in &topology.workflows {
         for stage in Stage::PIPELINE {

@@ -24,7 +24,7 @@ pub use envelope::{ENVELOPE_VERSION, Envelope};
 pub use error::Error;
 pub use failure::FailureClass;
 pub use ids::{CorrelationId, ExecutionId, MessageId};
-pub use source::SourceSpec;
+pub use source::{CatchUp, ScheduleSpec, SourceSpec};
 pub use stage::Stage;
 pub use state::State;
 pub use subjects::Subjects;

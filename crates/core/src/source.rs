@@ -35,6 +35,44 @@ pub struct SourceSpec {
     /// Whether events are also consumed from `sluice.in.<name>.>`.
     #[serde(default)]
     pub nats: bool,
+    /// Fired on a timetable by ingest itself instead of by an upstream.
+    #[serde(default)]
+    pub schedule: Option<ScheduleSpec>,
+}
+
+/// A scheduled source: `[schedule]`. Each slot starts one execution per
+/// workflow whose event id is the slot's instant, so the same slot fired
+/// twice (two replicas, a restart) is the same execution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleSpec {
+    /// A cron expression: five fields, or six with seconds first
+    /// (`0 7 * * MON-FRI`, `*/30 * * * * *`).
+    pub cron: String,
+    /// The IANA timezone the expression is read in. Required: "seven
+    /// o'clock" means nothing without one, and DST moves it.
+    pub timezone: String,
+    /// What becomes of slots missed while no replica was running.
+    pub catch_up: CatchUp,
+    /// Whether a slot may start while the previous slot's executions are
+    /// still running (default: no; the slot waits for them).
+    #[serde(default)]
+    pub allow_overlap: bool,
+    /// The data every fire carries, next to `schedule` and `scheduled_for`.
+    #[serde(default)]
+    pub payload: toml::Table,
+}
+
+/// Missed slots after downtime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CatchUp {
+    /// Run the latest missed slot, once.
+    Once,
+    /// Run every missed slot, oldest first.
+    All,
+    /// Run none of them; wait for the next slot.
+    Skip,
 }
 
 /// Standard Webhooks settings of a source.
@@ -92,9 +130,16 @@ impl SourceSpec {
         for workflow in &spec.workflows {
             validate_name("workflow", workflow).map_err(|e| invalid(e.to_string()))?;
         }
-        if spec.webhook.is_none() && !spec.nats {
+        if spec.webhook.is_none() && !spec.nats && spec.schedule.is_none() {
             return Err(invalid(
-                "declare a [webhook] section, `nats = true`, or both".into(),
+                "declare a [webhook] section, `nats = true` or a [schedule]".into(),
+            ));
+        }
+        if let Some(schedule) = &spec.schedule
+            && (schedule.cron.trim().is_empty() || schedule.timezone.trim().is_empty())
+        {
+            return Err(invalid(
+                "a schedule needs a cron expression and a timezone".into(),
             ));
         }
         if let Some(webhook) = &spec.webhook

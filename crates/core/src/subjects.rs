@@ -171,6 +171,12 @@ impl Subjects {
         format!("{}-switches", self.prefix)
     }
 
+    /// The KV bucket of scheduled sources: per schedule, which ingest
+    /// replica fires it (a lease) and up to which slot it has fired.
+    pub fn schedules_bucket(&self) -> String {
+        format!("{}-schedules", self.prefix)
+    }
+
     /// The KV bucket of open clarifications: what was collected of a request
     /// while the user is asked for the rest, keyed by conversation.
     pub fn conversations_bucket(&self) -> String {

@@ -11,6 +11,9 @@ pub enum Error {
         /// What is wrong, without any secret value.
         reason: String,
     },
+    /// A scheduled source cannot be compiled, or its bucket is missing.
+    #[error("schedule: {0}")]
+    Schedule(String),
     /// The sources folder cannot be read or a spec does not parse.
     #[error(transparent)]
     Spec(#[from] sluice_core::Error),

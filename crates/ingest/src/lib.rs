@@ -20,6 +20,7 @@ pub mod error;
 pub mod http;
 pub mod nats_input;
 pub mod options;
+pub mod schedule;
 pub mod service;
 pub mod signature;
 pub mod sources;

@@ -42,6 +42,13 @@ pub struct Options {
     /// How long a webhook's body may take to arrive once its headers have,
     /// in milliseconds; slower senders (slow-loris) get 408.
     pub body_timeout_ms: u64,
+    /// How often scheduled sources are looked at, in milliseconds (a slot
+    /// fires within about this much of its time).
+    pub schedule_tick_ms: u64,
+    /// How long a replica holds a schedule's lease without renewing it, in
+    /// milliseconds: how soon another replica takes over a dead one's
+    /// schedules.
+    pub schedule_lease_ms: u64,
 }
 
 impl Default for Options {
@@ -58,6 +65,8 @@ impl Default for Options {
             retry_after_secs: 5,
             shutdown_grace_ms: 10_000,
             body_timeout_ms: 10_000,
+            schedule_tick_ms: 1_000,
+            schedule_lease_ms: 10_000,
         }
     }
 }

@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use crate::accept::Acceptor;
 use crate::http::{self, AppState};
 use crate::nats_input::NatsInput;
+use crate::schedule::Scheduler;
 use crate::sources::Sources;
 use crate::{Error, Options};
 use sluice_runtime::rate_limit::RateLimiter;
@@ -34,6 +35,7 @@ pub struct Bound {
     listener: TcpListener,
     addr: SocketAddr,
     inputs: Vec<(NatsInput, ConsumeLoop)>,
+    scheduler: Option<Scheduler>,
 }
 
 impl Service {
@@ -83,6 +85,17 @@ impl Service {
     /// provisioned) fails start-up rather than a later outage.
     pub async fn bind(self) -> Result<Bound, Error> {
         let inputs = self.nats_inputs().await?;
+        // Compiled and its bucket opened now: a bad cron expression or a
+        // missing bucket fails start-up, not the first slot.
+        let scheduler = Scheduler::new(
+            &self.sources,
+            self.acceptor.clone(),
+            self.acceptor.ledger().clone(),
+            &self.bus,
+            Duration::from_millis(self.options.schedule_tick_ms.max(100)),
+            Duration::from_millis(self.options.schedule_lease_ms.max(1_000)),
+        )
+        .await?;
         let want = self.options.http_listen;
         let fail = |source| Error::Http { addr: want, source };
         let listener = TcpListener::bind(want).await.map_err(fail)?;
@@ -92,6 +105,7 @@ impl Service {
             listener,
             addr,
             inputs,
+            scheduler,
         })
     }
 
@@ -137,7 +151,11 @@ impl Bound {
             listener,
             addr,
             inputs,
+            scheduler,
         } = self;
+        if let Some(scheduler) = scheduler {
+            tokio::spawn(scheduler.run(shutdown.clone()));
+        }
         let app = service.router();
         let http_shutdown = shutdown.clone();
         let http = async move {

@@ -6,5 +6,6 @@ mod api;
 mod common;
 mod nats_input;
 mod props;
+mod schedule;
 mod unavailable;
 mod webhook;
