@@ -309,3 +309,50 @@ fn is_not_found(e: &sluice_ledger::Error) -> bool {
         _ => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone as _;
+    use sluice_core::CatchUp;
+
+    use super::*;
+
+    fn spec(cron: &str, timezone: &str) -> ScheduleSpec {
+        ScheduleSpec {
+            cron: cron.into(),
+            timezone: timezone.into(),
+            catch_up: CatchUp::Once,
+            allow_overlap: false,
+            payload: Default::default(),
+        }
+    }
+
+    #[test]
+    fn slots_are_read_in_the_schedules_timezone() -> Result<(), String> {
+        let nine = Schedule::new("s", &["w".into()], &spec("0 9 * * *", "Europe/Madrid"))?;
+        let after = Utc
+            .with_ymd_and_hms(2026, 12, 1, 0, 0, 0)
+            .single()
+            .ok_or("time")?;
+        let until = Utc
+            .with_ymd_and_hms(2026, 12, 3, 0, 0, 0)
+            .single()
+            .ok_or("time")?;
+        let slots: Vec<String> = nine
+            .slots(after, until, 10)
+            .into_iter()
+            .map(Schedule::event_id)
+            .collect();
+        // Nine in Madrid is eight in UTC in winter.
+        assert_eq!(slots, ["2026-12-01T08:00:00Z", "2026-12-02T08:00:00Z"]);
+        Ok(())
+    }
+
+    #[test]
+    fn a_bad_expression_or_timezone_is_named() {
+        let cron = Schedule::new("s", &[], &spec("every day", "Europe/Madrid")).err();
+        assert!(cron.is_some_and(|e| e.contains("schedule.cron")));
+        let tz = Schedule::new("s", &[], &spec("0 9 * * *", "Mars/Olympus")).err();
+        assert!(tz.is_some_and(|e| e.contains("not an IANA timezone")));
+    }
+}
