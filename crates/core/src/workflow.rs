@@ -14,8 +14,10 @@ use serde::{Deserialize, Serialize};
 use crate::Error;
 use crate::error::validate_name;
 
+mod owners;
 mod ownership;
 
+pub use owners::Owners;
 pub use ownership::{EscalationSpec, OwnershipSpec, UNOWNED, WebhookTarget};
 
 /// One declared workflow.
