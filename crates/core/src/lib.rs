@@ -2,7 +2,8 @@
 //!
 //! Everything that crosses a process boundary — the event envelope, execution
 //! and correlation ids, NATS subjects and headers, the execution state machine,
-//! failure classes and the declared workflow spec — is defined here, once, and
+//! failure classes, the declared workflow spec and the Standard Webhooks
+//! signatures of Sluice's HTTP interfaces — is defined here, once, and
 //! covered by snapshot tests so that a change to the wire format is a visible
 //! diff in review.
 
@@ -13,6 +14,7 @@ pub mod headers;
 pub mod ids;
 pub mod metrics;
 pub mod pipeline;
+pub mod signature;
 pub mod source;
 pub mod stage;
 pub mod state;

@@ -14,6 +14,12 @@ use serde::{Deserialize, Serialize};
 use crate::Error;
 use crate::error::validate_name;
 
+mod owners;
+mod ownership;
+
+pub use owners::Owners;
+pub use ownership::{EscalationSpec, OwnershipSpec, UNOWNED, WebhookTarget};
+
 /// One declared workflow.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -45,30 +51,47 @@ pub struct WorkflowSpec {
     /// The confirmation sent after the actions.
     #[serde(default)]
     pub notify: Option<NotifySpec>,
-    /// How long a person has to decide a review item.
+    /// The review SLA in its older spelling; `[ownership] sla_s` is the
+    /// current one (a spec may give one of the two).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub review: Option<ReviewSpec>,
+    /// Who answers for the workflow, its review SLA and escalation path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ownership: Option<OwnershipSpec>,
 }
 
-/// The human-review service level of a workflow.
+/// `[review]`: the review SLA as first declared, before `[ownership]`
+/// existed. Still read, so specs written for earlier releases keep working.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReviewSpec {
-    /// Seconds from opening within which an item should be decided; past
-    /// it the item is announced on `<prefix>.events.review_overdue.<workflow>`
-    /// and counted in `sluice_review_overdue`.
+    /// As `[ownership] sla_s`.
     pub sla_s: u32,
 }
 
 impl WorkflowSpec {
+    /// Seconds within which a review item should be decided, if the
+    /// workflow has an SLA (`[ownership] sla_s`, or `[review] sla_s`).
+    pub fn review_sla_s(&self) -> Option<u32> {
+        let declared = self.ownership.as_ref().and_then(|o| o.sla_s);
+        declared.or_else(|| self.review.as_ref().map(|r| r.sla_s))
+    }
+
     /// When a review item opened at `opened` is due, if the workflow has an
-    /// SLA.
+    /// SLA: past it the item is announced on
+    /// `<prefix>.events.review_overdue.<workflow>`, counted in
+    /// `sluice_review_overdue` and escalated to the owner.
     pub fn review_due(
         &self,
         opened: chrono::DateTime<chrono::Utc>,
     ) -> Option<chrono::DateTime<chrono::Utc>> {
-        let sla = self.review.as_ref()?.sla_s;
+        let sla = self.review_sla_s()?;
         Some(opened + chrono::Duration::seconds(i64::from(sla)))
+    }
+
+    /// The owning team, if declared.
+    pub fn owner(&self) -> Option<&str> {
+        self.ownership.as_ref().map(|o| o.owner.as_str())
     }
 }
 
@@ -470,6 +493,16 @@ impl WorkflowSpec {
         }
         if let Some(drift) = &g.drift {
             validate_drift(drift)?;
+        }
+        if let Some(ownership) = &self.ownership {
+            ownership.validate()?;
+            if ownership.sla_s.is_some() && self.review.is_some() {
+                return Err(
+                    "the review SLA is declared twice: keep `[ownership] sla_s` and \
+                     remove the older `[review] sla_s`"
+                        .into(),
+                );
+            }
         }
         let mut seen = std::collections::BTreeSet::new();
         for action in &self.actions {

@@ -13,9 +13,21 @@ pub enum Error {
     /// The ledger client could not be created.
     #[error(transparent)]
     Ledger(#[from] sluice_ledger::Error),
-    /// A name built from the configuration is invalid.
+    /// A name built from the configuration is invalid, or a declared
+    /// workflow does not load.
     #[error(transparent)]
     Core(#[from] sluice_core::Error),
+    /// A workflow's escalation webhook cannot be used as declared.
+    #[error("workflow {workflow}: escalation webhook: {reason}")]
+    Escalation {
+        /// The workflow.
+        workflow: String,
+        /// What is wrong (never the URL, which may hold a credential).
+        reason: String,
+    },
+    /// The HTTP client for escalation webhooks could not be built.
+    #[error("escalation HTTP client: {0}")]
+    Http(String),
     /// A consumer could not be created or reconciled.
     #[error("consumer {consumer} on stream {stream}: {reason}")]
     Consumer {

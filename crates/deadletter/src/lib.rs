@@ -16,10 +16,13 @@
 //!   indexes it otherwise: one message, one entry, whichever paths report it.
 //!
 //! It also watches review SLAs ([`review_sla`]): an open item past its due
-//! time is announced once on `<prefix>.events.review_overdue.<workflow>` and
-//! counted in the `sluice_review_overdue` gauge. And it keeps the backlog
-//! gauges ([`backlog`]): open dead letters, the review backlog and its
-//! oldest item's age, and every durable consumer's pending work.
+//! time is announced once on `<prefix>.events.review_overdue.<workflow>`,
+//! counted in the `sluice_review_overdue` gauge and escalated to its
+//! workflow's owner on `<prefix>.events.escalated.<workflow>` and, when the
+//! workflow declares one, a signed webhook delivered once ([`escalation`]).
+//! And it keeps the backlog gauges ([`backlog`]), labelled with each
+//! workflow's owner: open dead letters, the review backlog and its oldest
+//! item's age, and every durable consumer's pending work.
 //!
 //! At start-up it refuses to run when the ledger's key retention is shorter
 //! than the dead-letter stream's max age plus the replay horizon
@@ -30,6 +33,7 @@ pub mod backlog;
 mod consumers;
 mod entry;
 mod error;
+pub mod escalation;
 mod index;
 mod options;
 pub mod retention;

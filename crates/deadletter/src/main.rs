@@ -11,7 +11,9 @@ fn main() -> ExitCode {
         env!("CARGO_PKG_VERSION"),
         |options: &Options| options.http_listen,
         |options, process| async move {
-            let service = Service::new(options).await?;
+            // Escalation secrets and URLs are resolved from the environment
+            // by reference.
+            let service = Service::new(options, process.env.clone()).await?;
             process.ready();
             Ok(service.run(process.shutdown).await?)
         },

@@ -2,6 +2,7 @@
 //! flags).
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -43,6 +44,19 @@ pub struct Options {
     /// How often the backlog gauges (open dead letters, review backlog,
     /// consumer pending) are sampled, in milliseconds.
     pub backlog_every_ms: u64,
+    /// The declared workflows (`<dir>/<name>/workflow.toml`): their owners
+    /// label the backlog gauges and receive their escalations.
+    pub workflows_dir: PathBuf,
+    /// How long one escalation webhook call may take, in milliseconds.
+    pub escalation_timeout_ms: u64,
+    /// Calls of one escalation webhook in all, the first included, before
+    /// it is recorded as failed.
+    pub escalation_attempts: u32,
+    /// The first delay between escalation webhook calls, in milliseconds
+    /// (exponential with full jitter).
+    pub escalation_retry_base_ms: u64,
+    /// The largest delay between escalation webhook calls, in milliseconds.
+    pub escalation_retry_max_ms: u64,
 }
 
 /// The default replay horizon.
@@ -63,6 +77,11 @@ impl Default for Options {
             replay_horizon: DEFAULT_REPLAY_HORIZON,
             review_sla_check_ms: 30_000,
             backlog_every_ms: 15_000,
+            workflows_dir: PathBuf::from("workflows"),
+            escalation_timeout_ms: 5_000,
+            escalation_attempts: 5,
+            escalation_retry_base_ms: 1_000,
+            escalation_retry_max_ms: 30_000,
         }
     }
 }
@@ -76,6 +95,17 @@ impl Options {
     /// How often the backlog gauges are sampled.
     pub fn backlog_every(&self) -> Duration {
         Duration::from_millis(self.backlog_every_ms.max(100))
+    }
+
+    /// How escalation webhooks are called and retried.
+    pub fn escalation(&self) -> crate::escalation::Delivery {
+        let base = Duration::from_millis(self.escalation_retry_base_ms);
+        crate::escalation::Delivery {
+            timeout: Duration::from_millis(self.escalation_timeout_ms.max(1)),
+            attempts: self.escalation_attempts.max(1),
+            retry_base: base,
+            retry_max: Duration::from_millis(self.escalation_retry_max_ms).max(base),
+        }
     }
 
     /// The consume-loop settings these options describe.

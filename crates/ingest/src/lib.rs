@@ -22,10 +22,12 @@ pub mod nats_input;
 pub mod options;
 pub mod schedule;
 pub mod service;
-pub mod signature;
 pub mod sources;
 
 pub use accept::{Accepted, AcceptedExecution};
 pub use error::Error;
 pub use options::{LedgerOptions, Options, RateLimitOptions};
 pub use service::{Bound, Service};
+/// Standard Webhooks signatures, shared with the dead-letter service's
+/// outgoing escalation webhooks.
+pub use sluice_core::signature;

@@ -44,6 +44,8 @@ pub enum Rpc {
     WorkflowStats,
     ListOverdueReviews,
     MarkReviewOverdueAnnounced,
+    ClaimEscalations,
+    RecordEscalation,
     GetBacklog,
 }
 
@@ -80,6 +82,8 @@ impl Rpc {
         Rpc::WorkflowStats,
         Rpc::ListOverdueReviews,
         Rpc::MarkReviewOverdueAnnounced,
+        Rpc::ClaimEscalations,
+        Rpc::RecordEscalation,
         Rpc::GetBacklog,
     ];
 
@@ -106,7 +110,9 @@ impl Rpc {
             | Rpc::RecordDeadLetter
             | Rpc::CreateReviewItem
             | Rpc::ListOverdueReviews
-            | Rpc::MarkReviewOverdueAnnounced => &[Service, Admin],
+            | Rpc::MarkReviewOverdueAnnounced
+            | Rpc::ClaimEscalations
+            | Rpc::RecordEscalation => &[Service, Admin],
             Rpc::GetExecution | Rpc::ListExecutions => &[Service, Reviewer, Sre, Admin],
             Rpc::WhoAmI | Rpc::GetSettings => &[Service, Reviewer, Sre, Admin],
             Rpc::GetDeadLetter

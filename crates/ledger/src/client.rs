@@ -30,6 +30,7 @@ use crate::types::{
 mod backlog;
 mod dead_letters;
 mod retention;
+mod review_sla;
 mod reviews;
 mod switches;
 

@@ -19,6 +19,7 @@ use crate::types::{
 
 mod backlog;
 mod dead_letters;
+mod escalations;
 mod outcomes;
 mod retention;
 mod reviews;
@@ -271,6 +272,20 @@ impl pb::ledger_server::Ledger for LedgerService {
         req: Request<pb::MarkReviewOverdueAnnouncedRequest>,
     ) -> Reply<pb::MarkReviewOverdueAnnouncedResponse> {
         self.mark_review_overdue_announced(req).await
+    }
+
+    async fn claim_escalations(
+        &self,
+        req: Request<pb::ClaimEscalationsRequest>,
+    ) -> Reply<pb::ClaimEscalationsResponse> {
+        self.claim_escalations(req).await
+    }
+
+    async fn record_escalation(
+        &self,
+        req: Request<pb::RecordEscalationRequest>,
+    ) -> Reply<pb::RecordEscalationResponse> {
+        self.record_escalation(req).await
     }
 
     async fn record_switch_change(

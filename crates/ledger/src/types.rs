@@ -292,6 +292,7 @@ mod audit;
 mod backlog;
 mod compensation;
 mod dead_letters;
+mod escalations;
 mod retention;
 mod reviews;
 
@@ -303,8 +304,9 @@ pub use dead_letters::{
     DeadLetterPage, DeadLetterStatus, Headers, NewDeadLetter, RecordedDeadLetter, ReplayOutcome,
     ReplayTicket, replay_generation,
 };
+pub use escalations::{Escalation, EscalationOutcome, EscalationState, EscalationStatus};
 pub use retention::{DEFAULT_KEY_RETENTION, Erasure, Settings, StreamMessage};
 pub use reviews::{
     CreatedReviewItem, Decided, Decision, NewReviewItem, OverdueReviews, ReviewDecision,
-    ReviewFilter, ReviewItem, ReviewKind, ReviewPage, ReviewStatus,
+    ReviewDetail, ReviewFilter, ReviewItem, ReviewKind, ReviewPage, ReviewStatus,
 };

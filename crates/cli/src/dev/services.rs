@@ -89,23 +89,27 @@ pub(super) async fn spawn_pipeline(
 }
 
 /// Starts the dead-letter service, which indexes every dead letter of the
-/// stack in the ledger and announces it.
+/// stack in the ledger and announces it, and escalates overdue reviews.
 pub(super) async fn spawn_deadletter(
     options: &StackOptions,
     ledger: &sluice_ledger::LedgerOptions,
     services: &mut Services,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<()> {
-    let deadletter = sluice_deadletter::Service::new(sluice_deadletter::Options {
-        nats: options.nats_for("deadletter"),
-        ledger: ledger.clone(),
-        http_listen: None,
-        // One process on a laptop: a short check makes overdue reviews
-        // show up while someone is watching.
-        review_sla_check_ms: 1_000,
-        backlog_every_ms: 1_000,
-        ..Default::default()
-    })
+    let deadletter = sluice_deadletter::Service::new(
+        sluice_deadletter::Options {
+            nats: options.nats_for("deadletter"),
+            ledger: ledger.clone(),
+            http_listen: None,
+            // One process on a laptop: a short check makes overdue reviews
+            // show up while someone is watching.
+            review_sla_check_ms: 1_000,
+            backlog_every_ms: 1_000,
+            workflows_dir: options.workflows_dir.clone(),
+            ..Default::default()
+        },
+        options.env.clone(),
+    )
     .await
     .context("starting the dead-letter service")?;
     let stop = shutdown.clone();

@@ -14,9 +14,9 @@ const RPC_BUCKETS: &[f64] = &[
 pub const DEAD_LETTER_DEPTH: MetricDef = gauge(
     "sluice_dead_letter_depth",
     MetricUnit::Count,
-    &["workflow", "stage"],
+    &["workflow", "stage", "owner"],
     "deadletter",
-    "Open dead letters (neither replayed nor discarded) in the ledger's index; workflow is the source for ingest dead letters.",
+    "Open dead letters (neither replayed nor discarded) in the ledger's index; workflow is the source for ingest dead letters, owner the workflow's declared team (unowned when none is).",
 );
 /// New dead-letter entries.
 pub const DEAD_LETTERS: MetricDef = counter(
@@ -52,7 +52,7 @@ pub const LEDGER_RPC_DURATION: MetricDef = histogram(
 pub const REVIEW_BACKLOG: MetricDef = gauge(
     "sluice_review_backlog",
     MetricUnit::Count,
-    &["workflow"],
+    &["workflow", "owner"],
     "deadletter",
     "Open review items.",
 );
@@ -60,7 +60,7 @@ pub const REVIEW_BACKLOG: MetricDef = gauge(
 pub const REVIEW_BACKLOG_AGE: MetricDef = gauge(
     "sluice_review_backlog_age_seconds",
     MetricUnit::Seconds,
-    &["workflow"],
+    &["workflow", "owner"],
     "deadletter",
     "Age of the oldest open review item (0 when none is open).",
 );
@@ -68,16 +68,30 @@ pub const REVIEW_BACKLOG_AGE: MetricDef = gauge(
 pub const REVIEW_OVERDUE: MetricDef = gauge(
     "sluice_review_overdue",
     MetricUnit::Count,
-    &["workflow"],
+    &["workflow", "owner"],
     "deadletter",
     "Open review items past their SLA now.",
 );
 /// Review items that went past their SLA.
 pub const REVIEW_SLA_BREACHES: MetricDef = counter(
     "sluice_review_sla_breaches_total",
-    &["workflow"],
+    &["workflow", "owner"],
     "deadletter",
     "Review items announced as past their SLA (once per item).",
+);
+/// Review items escalated to their owner.
+pub const REVIEW_ESCALATIONS: MetricDef = counter(
+    "sluice_review_escalations_total",
+    &["workflow", "owner"],
+    "deadletter",
+    "Review items past their SLA escalated to their workflow's owner on <prefix>.events.escalated.<workflow> (once per item).",
+);
+/// How escalation webhooks ended.
+pub const ESCALATION_WEBHOOKS: MetricDef = counter(
+    "sluice_escalation_webhooks_total",
+    &["workflow", "owner", "result"],
+    "deadletter",
+    "Escalation webhooks that ended, by result: delivered, or failed (given up after the retries or refused by the receiver; recorded in the ledger, never tried again).",
 );
 
 // Breakers and kill switches.

@@ -28,7 +28,51 @@ pub struct Env {
     pub nats: TestNats,
     pub bus: Bus,
     pub ledger: TestLedger,
+    /// The workflows `w` (owned by [`OWNER`], with an escalation webhook
+    /// whose URL and secret come from [`URL_VAR`] and [`SECRET_VAR`]) and
+    /// `v` (no owner).
+    pub workflows: Workflows,
     _db: TestDb,
+}
+
+/// The team that owns `WORKFLOW`.
+pub const OWNER: &str = "team-w";
+/// The variable naming `WORKFLOW`'s escalation webhook.
+pub const URL_VAR: &str = "SLUICE_TEST_ESCALATION_URL";
+/// The variable holding its signing secret.
+pub const SECRET_VAR: &str = "SLUICE_TEST_ESCALATION_SECRET";
+
+/// A private workflows folder, removed on drop.
+pub struct Workflows(pub std::path::PathBuf);
+
+impl Workflows {
+    fn new() -> anyhow::Result<Self> {
+        let dir = std::env::temp_dir().join(format!("sluice-deadletter-{}", uuid::Uuid::new_v4()));
+        let spec = |name: &str, ownership: &str| {
+            format!(
+                "name = \"{name}\"\nsources = [\"test\"]\ntimezone = \"UTC\"\n\
+                 contract = \"contract.schema.json\"\nactions = []\n{ownership}\n\
+                 [interpret]\nprompt = \"prompt.v1.md\"\nprompt_version = \"v1\"\n\
+                 backend = \"rules\"\n\
+                 [gate]\nauto_threshold = 0.9\nreview_threshold = 0.5\nallowed_actions = []\n"
+            )
+        };
+        let owned = format!(
+            "[ownership]\nowner = \"{OWNER}\"\ncontact = \"#team-w\"\nsla_s = 1\n\
+             escalation = {{ webhook = {{ env = \"{URL_VAR}\" }}, secret_env = \"{SECRET_VAR}\" }}\n"
+        );
+        for (name, ownership) in [(WORKFLOW, owned.as_str()), (DYING, "")] {
+            std::fs::create_dir_all(dir.join(name))?;
+            std::fs::write(dir.join(name).join("workflow.toml"), spec(name, ownership))?;
+        }
+        Ok(Self(dir))
+    }
+}
+
+impl Drop for Workflows {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 impl Env {
@@ -50,13 +94,25 @@ impl Env {
             nats,
             bus,
             ledger,
+            workflows: Workflows::new()?,
             _db: db,
         })
     }
 
-    /// Starts the dead-letter service in-process.
+    /// Starts the dead-letter service in-process (no escalation webhook).
     pub async fn start_service(&self) -> anyhow::Result<Running> {
-        let service = Service::new(self.service_options()).await?;
+        self.start_configured(self.service_options(), Vec::new())
+            .await
+    }
+
+    /// Starts the dead-letter service with `options` and the process
+    /// environment `env`.
+    pub async fn start_configured(
+        &self,
+        options: Options,
+        env: Vec<(String, String)>,
+    ) -> anyhow::Result<Running> {
+        let service = Service::new(options, env).await?;
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(service.run(shutdown.clone()));
         Ok(Running { shutdown, task })
@@ -80,6 +136,7 @@ impl Env {
             ack_wait_ms: 5_000,
             retry_base_ms: 50,
             retry_max_ms: 500,
+            workflows_dir: self.workflows.0.clone(),
             ..Options::default()
         }
     }

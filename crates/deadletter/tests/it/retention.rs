@@ -14,7 +14,10 @@ async fn a_key_retention_shorter_than_the_replay_window_is_refused() -> anyhow::
     let env = Env::with_ledger(|ledger| ledger.key_retention = 2 * HOUR).await?;
     let mut options = env.service_options();
     options.replay_horizon = 3 * HOUR;
-    let refused = Service::new(options).await.err().map(|e| e.to_string());
+    let refused = Service::new(options, Vec::new())
+        .await
+        .err()
+        .map(|e| e.to_string());
     assert_eq!(
         refused.as_deref(),
         Some(
@@ -31,7 +34,7 @@ async fn a_retention_that_covers_the_window_starts() -> anyhow::Result<()> {
     let env = Env::with_ledger(|ledger| ledger.key_retention = 2 * HOUR).await?;
     let mut options = env.service_options();
     options.replay_horizon = HOUR;
-    let service = Service::new(options).await?;
+    let service = Service::new(options, Vec::new()).await?;
     let shutdown = tokio_util::sync::CancellationToken::new();
     let task = tokio::spawn(service.run(shutdown.clone()));
     Running { shutdown, task }.stop().await?;

@@ -39,9 +39,10 @@ async fn a_rising_empty_rate_raises_the_metric_and_trips_the_breaker_at_the_thre
     let workflows = edited_workflows(|spec| {
         // The shipped drift section is replaced by the test's.
         let start = spec.find("[gate.drift]").expect("shipped drift section");
-        let end = spec[start..]
-            .find("\n[review]")
-            .map_or(spec.len(), |e| start + e);
+        // It ends where the next table starts.
+        let end = spec[start + 1..]
+            .find("\n[")
+            .map_or(spec.len(), |e| start + 1 + e);
         format!("{}{DRIFT}{}", &spec[..start], &spec[end..])
     });
     let env = Env::start_with(workflows).await;

@@ -12,8 +12,8 @@ use crate::auth::{Identity, Role};
 use crate::convert::{pb, trail_from_proto};
 use crate::error::{Error, Result};
 use crate::types::{
-    AuditRecord, CreatedReviewItem, Decided, Decision, NewReviewItem, OverdueReviews, ReviewFilter,
-    ReviewItem, ReviewPage,
+    AuditRecord, CreatedReviewItem, Decided, Decision, EscalationStatus, NewReviewItem,
+    ReviewDetail, ReviewFilter, ReviewItem, ReviewPage,
 };
 
 impl LedgerClient {
@@ -43,14 +43,25 @@ impl LedgerClient {
 
     /// Reads one review item and its audit trail.
     pub async fn get_review_item(&self, id: i64) -> Result<(ReviewItem, Vec<AuditRecord>)> {
+        let detail = self.review_item_detail(id).await?;
+        Ok((detail.item, detail.audit))
+    }
+
+    /// Reads one review item with its audit trail and its escalation
+    /// webhook's state.
+    pub async fn review_item_detail(&self, id: i64) -> Result<ReviewDetail> {
         let msg = pb::GetReviewItemRequest { id };
         let resp = self
             .call(msg, |mut c, r| async move { c.get_review_item(r).await })
             .await?;
-        Ok((
-            ReviewItem::from_field(resp.item)?,
-            trail_from_proto(resp.audit)?,
-        ))
+        Ok(ReviewDetail {
+            item: ReviewItem::from_field(resp.item)?,
+            audit: trail_from_proto(resp.audit)?,
+            escalation: resp
+                .escalation
+                .map(EscalationStatus::from_proto)
+                .transpose()?,
+        })
     }
 
     /// Lists review items, oldest first.
@@ -71,38 +82,5 @@ impl LedgerClient {
             })
             .await?;
         Decided::from_proto(resp)
-    }
-}
-
-impl LedgerClient {
-    /// Overdue review items not announced yet (at most `limit`), and the
-    /// open overdue count per workflow.
-    pub async fn overdue_reviews(&self, limit: u32) -> Result<OverdueReviews> {
-        let msg = pb::ListOverdueReviewsRequest { limit };
-        let resp = self
-            .call(
-                msg,
-                |mut c, r| async move { c.list_overdue_reviews(r).await },
-            )
-            .await?;
-        Ok(OverdueReviews {
-            unannounced: resp
-                .items
-                .into_iter()
-                .map(ReviewItem::from_proto)
-                .collect::<Result<_>>()?,
-            open_overdue: resp.open_overdue.into_iter().collect(),
-        })
-    }
-
-    /// Records that item `id`'s overdue event went out; false on a repeat.
-    pub async fn mark_review_overdue_announced(&self, id: i64) -> Result<bool> {
-        let msg = pb::MarkReviewOverdueAnnouncedRequest { id };
-        let resp = self
-            .call(msg, |mut c, r| async move {
-                c.mark_review_overdue_announced(r).await
-            })
-            .await?;
-        Ok(resp.applied)
     }
 }

@@ -6,6 +6,7 @@ mod audit;
 mod compensation;
 mod dead_letters;
 mod enums;
+mod escalations;
 mod executions;
 mod keys;
 mod retention;

@@ -5,8 +5,8 @@ use tonic::{Request, Response};
 
 use super::{LedgerService, Reply};
 use crate::access::Rpc;
-use crate::convert::{pb, trail_to_proto};
-use crate::types::{Decision, NewReviewItem, ReviewFilter, ReviewItem};
+use crate::convert::{json_in, pb, trail_to_proto};
+use crate::types::{Decision, EscalationStatus, NewReviewItem, ReviewFilter, ReviewItem};
 
 impl LedgerService {
     pub(super) async fn create_review_item(
@@ -27,9 +27,11 @@ impl LedgerService {
         let id = req.into_inner().id;
         let item = self.store.get_review_item(id).await?;
         let audit = self.store.review_item_audit(id).await?;
+        let escalation = self.store.escalation_status(id).await?;
         Ok(Response::new(pb::GetReviewItemResponse {
             item: Some(item.to_proto()),
             audit: trail_to_proto(audit),
+            escalation: escalation.map(EscalationStatus::to_proto),
         }))
     }
 
@@ -84,9 +86,11 @@ impl LedgerService {
         req: Request<pb::MarkReviewOverdueAnnouncedRequest>,
     ) -> Reply<pb::MarkReviewOverdueAnnouncedResponse> {
         Rpc::MarkReviewOverdueAnnounced.authorize(&req)?;
+        let r = req.into_inner();
+        let escalation = json_in("escalation", r.escalation)?;
         let applied = self
             .store
-            .mark_review_overdue_announced(req.into_inner().id)
+            .mark_review_overdue_announced(r.id, escalation.as_ref())
             .await?;
         Ok(Response::new(pb::MarkReviewOverdueAnnouncedResponse {
             applied,

@@ -16,6 +16,7 @@ mod begin;
 mod dead_letters;
 pub mod decide;
 mod erase;
+mod escalations;
 pub mod executions;
 pub mod keys;
 mod paging;

@@ -6,6 +6,8 @@
 
 use std::collections::BTreeMap;
 
+use serde_json::Value;
+
 use super::Store;
 use super::reviews::Row;
 use crate::error::Result;
@@ -47,16 +49,29 @@ impl Store {
         Ok((items, counts))
     }
 
-    /// Records that item `id`'s overdue event went out; false when it was
-    /// recorded already.
-    pub async fn mark_review_overdue_announced(&self, id: i64) -> Result<bool> {
+    /// Records that item `id`'s overdue (and escalation) events went out,
+    /// and opens its escalation webhook with `escalation` as the payload
+    /// when given, in one transaction; false when the mark was recorded
+    /// already.
+    pub async fn mark_review_overdue_announced(
+        &self,
+        id: i64,
+        escalation: Option<&Value>,
+    ) -> Result<bool> {
+        let mut tx = self.pool().begin().await?;
         let done = sqlx::query!(
             "UPDATE review_items SET sla_announced_at = now()
              WHERE id = $1 AND sla_announced_at IS NULL",
             id
         )
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await?;
+        // On a repeat too: two replicas marking at once open one escalation
+        // (the first insert wins), never none.
+        if let Some(payload) = escalation {
+            super::escalations::open(&mut tx, id, payload).await?;
+        }
+        tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
 }

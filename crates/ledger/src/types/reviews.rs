@@ -185,6 +185,19 @@ pub struct Decided {
     pub state: sluice_core::State,
 }
 
+/// One review item as `sluice review show` needs it (see
+/// `LedgerClient::review_item_detail`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReviewDetail {
+    /// The item.
+    pub item: ReviewItem,
+    /// Its audit trail, oldest first.
+    pub audit: Vec<crate::types::AuditRecord>,
+    /// Its escalation webhook, if it went past its SLA and its workflow
+    /// declares one.
+    pub escalation: Option<crate::types::EscalationStatus>,
+}
+
 /// Open review items past their SLA (see `LedgerClient::overdue_reviews`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct OverdueReviews {

@@ -6,6 +6,7 @@ mod binary;
 mod concurrency;
 mod dead_letters;
 mod erase;
+mod escalations;
 mod keys;
 mod mtls;
 mod ops;

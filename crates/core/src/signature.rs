@@ -88,7 +88,8 @@ pub struct SignedHeaders<'a> {
 }
 
 /// Signs `body` as a sender would, returning the `webhook-signature` value
-/// (`v1,<base64>`). Used by tests, the demo and `sluice dev`.
+/// (`v1,<base64>`). Used by the dead-letter service's escalation webhooks,
+/// tests, the demo and `sluice dev`.
 pub fn sign(secret: &Secret, id: &str, timestamp: i64, body: &[u8]) -> String {
     let tag = hmac::sign(&secret.key, &signed_content(id, timestamp, body));
     format!("v1,{}", STANDARD.encode(tag.as_ref()))
