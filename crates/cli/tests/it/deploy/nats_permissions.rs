@@ -48,6 +48,8 @@ pub sluice.stage.notify.probe                                               .  .
 pub sluice.dlq.gate.probe                                                   .  .  x  .  .  x  .  .  .  .  x
 pub sluice.events.completed.probe                                           .  x  x  x  x  .  .  .  .  .  x
 pub sluice.events.dead_lettered.probe                                       .  x  x  x  x  x  .  .  .  .  x
+pub sluice.events.review_overdue.probe                                      .  x  x  x  x  x  .  .  .  .  x
+pub sluice.events.escalated.probe                                           .  x  x  x  x  x  .  .  .  .  x
 pub $KV.sluice-switches.probe                                               .  .  x  .  .  .  x  .  .  .  x
 pub $KV.sluice-conversations.probe                                          .  x  x  .  .  .  .  .  .  .  .
 pub $JS.API.STREAM.INFO.SLUICE_PIPELINE                                     .  .  .  .  .  x  .  x  .  .  x
@@ -66,6 +68,9 @@ pub sluice.in.other.probe                                                   .  .
 pub $JS.API.STREAM.INFO.KV_sluice-switches                                  .  .  x  x  .  .  x  x  .  .  x
 pub $JS.API.DIRECT.GET.KV_sluice-switches.$KV.sluice-switches.reservation   .  .  x  x  .  .  x  .  .  .  x
 pub $JS.API.CONSUMER.CREATE.KV_sluice-switches                              .  .  x  x  .  .  x  .  .  .  x
+pub $KV.sluice-schedules.probe                                              x  .  .  .  .  .  .  .  .  .  .
+pub $JS.API.STREAM.INFO.KV_sluice-schedules                                 x  .  .  .  .  .  .  x  .  .  x
+pub $JS.API.STREAM.CREATE.KV_sluice-schedules                               .  .  .  .  .  .  .  x  .  .  x
 pub $JS.API.STREAM.NAMES                                                    .  .  .  .  .  .  x  .  .  .  x
 pub $JS.API.CONSUMER.CREATE.SLUICE_PIPELINE                                 .  .  .  .  .  .  .  .  .  .  x
 pub $JS.API.CONSUMER.CREATE.SLUICE_INGEST                                   .  .  .  .  .  .  .  .  .  .  x
@@ -82,6 +87,7 @@ sub sluice.stage.gate.reservation                                           .  .
 sub sluice.in.whatsapp.probe                                                .  .  .  .  .  .  .  .  .  .  .
 sub sluice.events.completed.reservation                                     .  .  .  .  .  .  .  .  x  .  x
 sub sluice.events.completed.crm-enrichment                                  .  .  .  .  .  .  .  .  .  x  x
+sub sluice.events.escalated.reservation                                     .  .  .  .  .  .  .  .  x  .  x
 sub sluice.events.completed.other                                           .  .  .  .  .  .  .  .  .  .  x
 sub _INBOX.probe                                                            .  .  .  .  .  .  .  .  .  .  .
 sub _INBOX_gate.probe                                                       .  .  x  .  .  .  .  .  .  .  .
