@@ -16,14 +16,17 @@ use crate::stack::repo;
 const MAPS: [&str; 3] = ["models", "channels", "action_settings"];
 
 /// Read by the telemetry guard of every binary, or resolved by reference
-/// (the example sources' webhook secrets).
-const OTHERS: [&str; 6] = [
+/// (the example sources' webhook secrets, the reservation workflow's
+/// escalation webhook).
+const OTHERS: [&str; 8] = [
     "SLUICE_LOG_FORMAT",
     "SLUICE_TRACE_FILTER",
     "SLUICE_WHATSAPP_WEBHOOK_SECRET",
     "SLUICE_WHATSAPP_WEBHOOK_SECRET_NEXT",
     "SLUICE_CRM_WEBHOOK_SECRET",
     "SLUICE_CRM_WEBHOOK_SECRET_NEXT",
+    "SLUICE_RESERVATION_ESCALATION_URL",
+    "SLUICE_RESERVATION_ESCALATION_SECRET",
 ];
 
 fn leaves(prefix: &str, value: &Value, out: &mut BTreeSet<String>) {

@@ -15,8 +15,9 @@ use clap::{CommandFactory as _, Parser as _};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use sluice_core::SourceSpec;
 use sluice_core::source::SecretRef;
+use sluice_core::workflow::WebhookTarget;
+use sluice_core::{SourceSpec, WorkflowSpec};
 
 use super::rendered::{Container, containers, rendered};
 use crate::stack::repo;
@@ -39,6 +40,23 @@ fn secret_references() -> anyhow::Result<Vec<String>> {
         .filter_map(|r| match r {
             SecretRef::Env(name) => Some(name.clone()),
             SecretRef::File(_) => None,
+        })
+        .collect())
+}
+
+/// The variables the workflows' `[ownership] escalation` names for their
+/// webhook URLs and signing secrets (read by the dead-letter service).
+fn escalation_references() -> anyhow::Result<Vec<String>> {
+    let workflows = WorkflowSpec::load_all(&repo("workflows"))?;
+    Ok(workflows
+        .iter()
+        .filter_map(|w| w.ownership.as_ref()?.escalation.as_ref())
+        .flat_map(|e| {
+            let url = match &e.webhook {
+                WebhookTarget::Env { env } => Some(env.clone()),
+                WebhookTarget::Url(_) => None,
+            };
+            url.into_iter().chain([e.secret_env.clone()])
         })
         .collect())
 }
@@ -246,7 +264,7 @@ fn check_service(c: &Container) -> anyhow::Result<()> {
             check_pod(c, port(&json, "http_listen"), grace(&json, "grace_ms"))?;
         }
         "sluice-deadletter" => {
-            let json = load_checked::<sluice_deadletter::Options>(c, &[])?;
+            let json = load_checked::<sluice_deadletter::Options>(c, &escalation_references()?)?;
             check_pod(c, port(&json, "http_listen"), grace(&json, "grace_ms"))?;
         }
         "sluice-console" => check_console(c)?,
