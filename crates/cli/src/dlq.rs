@@ -15,6 +15,7 @@ use sluice_ledger::{DeadLetterFilter, DeadLetterStatus, LedgerClient};
 use crate::CliConfig;
 use crate::error::CliError;
 use crate::output;
+use crate::owners::WorkflowsDir;
 
 mod replay;
 mod view;
@@ -85,6 +86,9 @@ pub struct ListArgs {
     /// Only reasons containing this text (case-insensitive).
     #[arg(long)]
     pub reason: Option<String>,
+    /// Where the owners come from.
+    #[command(flatten)]
+    pub workflows: WorkflowsDir,
 }
 
 /// Arguments of `sluice dlq replay`.
@@ -147,6 +151,7 @@ pub async fn run(
             let page = ledger.list_dead_letters(&filter).await.map_err(fail)?;
             list(
                 &page.dead_letters,
+                &args.workflows.owners(),
                 !page.next_page_token.is_empty(),
                 json,
                 out,

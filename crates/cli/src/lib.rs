@@ -12,6 +12,7 @@ pub mod error;
 pub mod eval;
 pub mod executions;
 pub mod output;
+pub mod owners;
 pub mod review;
 pub mod switch;
 pub use sluice_ops::timeline;

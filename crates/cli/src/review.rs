@@ -15,14 +15,16 @@ use chrono::Utc;
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 use sluice_ledger::{
-    AuditRecord, Decision, LedgerClient, ReviewDecision, ReviewFilter, ReviewItem, ReviewStatus,
+    Decision, LedgerClient, ReviewDecision, ReviewFilter, ReviewItem, ReviewStatus,
 };
 
 use crate::CliConfig;
 use crate::error::CliError;
-use crate::output::{self, table};
+use crate::output;
+use crate::owners::WorkflowsDir;
 
 mod approve;
+mod view;
 
 use approve::parse_set;
 
@@ -31,8 +33,9 @@ use approve::parse_set;
 pub enum ReviewCommand {
     /// Lists review items, oldest first.
     List(ListArgs),
-    /// Shows one item's handoff in plain language and its audit trail.
-    Show(IdArg),
+    /// Shows one item's handoff in plain language, its owner, its
+    /// escalation and its audit trail.
+    Show(ShowArgs),
     /// Approves an item (optionally correcting fields) and resumes it.
     Approve(ApproveArgs),
     /// Rejects an item: the execution is CLOSED with no effect.
@@ -59,13 +62,19 @@ pub struct ListArgs {
     /// At most this many items.
     #[arg(long, default_value_t = 50)]
     pub limit: u32,
+    /// Where the owners come from.
+    #[command(flatten)]
+    pub workflows: WorkflowsDir,
 }
 
-/// An item id.
+/// Arguments of `sluice review show`.
 #[derive(Debug, Args)]
-pub struct IdArg {
+pub struct ShowArgs {
     /// The review item's id.
     pub id: i64,
+    /// Where the owner comes from.
+    #[command(flatten)]
+    pub workflows: WorkflowsDir,
 }
 
 /// Arguments of `sluice review reject|escalate`.
@@ -107,9 +116,9 @@ pub async fn run(
     let fail = |e| CliError::from_ledger(&config.ledger_url, e);
     match command {
         ReviewCommand::List(args) => list(&ledger, config, args, json, out).await,
-        ReviewCommand::Show(IdArg { id }) => {
-            let (item, audit) = ledger.get_review_item(id).await.map_err(fail)?;
-            show(&item, &audit, json, out)
+        ReviewCommand::Show(args) => {
+            let detail = ledger.review_item_detail(args.id).await.map_err(fail)?;
+            view::show(&detail, &args.workflows.owners(), json, out)
         }
         ReviewCommand::Approve(args) => approve::approve(&ledger, config, args, json, out).await,
         ReviewCommand::Reject(args) => {
@@ -148,132 +157,8 @@ async fn list(
         .list_review_items(&filter)
         .await
         .map_err(|e| CliError::from_ledger(&config.ledger_url, e))?;
-    if json {
-        let items: Vec<Value> = page.items.iter().map(item_json).collect();
-        let more = !page.next_page_token.is_empty();
-        writeln!(out, "{}", json!({ "items": items, "more": more }))?;
-        return Ok(());
-    }
-    let now = Utc::now();
-    let rows: Vec<Vec<String>> = page
-        .items
-        .iter()
-        .map(|i| {
-            vec![
-                i.id.to_string(),
-                i.workflow.clone(),
-                i.status.as_str().to_owned(),
-                i.kind.as_str().to_owned(),
-                output::duration(now - i.created_at),
-                i.execution_id.to_string(),
-                text(&i.handoff["why_stopped"]),
-            ]
-        })
-        .collect();
-    let header = [
-        "ID",
-        "WORKFLOW",
-        "STATUS",
-        "KIND",
-        "AGE",
-        "EXECUTION",
-        "WHY",
-    ];
-    table(out, &header, &rows)?;
-    Ok(())
-}
-
-fn item_json(i: &ReviewItem) -> Value {
-    let mut handoff = i.handoff.clone();
-    if let Some(fields) = handoff.as_object_mut() {
-        // The envelope is for resuming, not for reading.
-        fields.remove("envelope");
-    }
-    json!({
-        "id": i.id,
-        "execution_id": i.execution_id,
-        "generation": i.generation,
-        "workflow": i.workflow,
-        "correlation_id": i.correlation_id,
-        "kind": i.kind.as_str(),
-        "status": i.status.as_str(),
-        "handoff": handoff,
-        "sla_due_at": i.sla_due_at,
-        "created_at": i.created_at,
-        "decided_at": i.decided_at,
-        "decided_by": i.decided_by,
-        "decision_reason": i.decision_reason,
-        "corrections": i.corrections,
-        "manually_corrected": i.manually_corrected,
-    })
-}
-
-/// A handoff value as one line of text.
-fn text(value: &Value) -> String {
-    match value {
-        Value::Null => "-".to_owned(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
-fn show(
-    item: &ReviewItem,
-    audit: &[AuditRecord],
-    json: bool,
-    out: &mut impl Write,
-) -> anyhow::Result<()> {
-    if json {
-        let audit: Vec<Value> = audit.iter().map(output::audit_json).collect();
-        writeln!(
-            out,
-            "{}",
-            json!({ "item": item_json(item), "audit": audit })
-        )?;
-        return Ok(());
-    }
-    let h = &item.handoff;
-    writeln!(
-        out,
-        "Review item {} ({}, {})",
-        item.id,
-        item.status.as_str(),
-        item.kind.as_str()
-    )?;
-    writeln!(
-        out,
-        "Execution:        {} ({})",
-        item.execution_id, item.workflow
-    )?;
-    writeln!(out, "Correlation:      {}", item.correlation_id)?;
-    writeln!(
-        out,
-        "Opened:           {}",
-        output::instant(item.created_at)
-    )?;
-    writeln!(out, "The user wanted:  {}", text(&h["requested"]))?;
-    writeln!(out, "Proposed action:  {}", text(&h["proposed_action"]))?;
-    writeln!(out, "Data collected:")?;
-    if let Some(fields) = h["collected"].as_object() {
-        for (name, value) in fields {
-            let shown = value.get("value").unwrap_or(value);
-            writeln!(out, "  {name}: {}", text(shown))?;
-        }
-    }
-    writeln!(out, "Actions tried:    {}", text(&h["actions_attempted"]))?;
-    writeln!(out, "Systems returned: {}", text(&h["systems_returned"]))?;
-    writeln!(out, "Why it stopped:   {}", text(&h["why_stopped"]))?;
-    writeln!(out, "Decision needed:  {}", text(&h["decision_needed"]))?;
-    if let Some(by) = &item.decided_by {
-        let reason = item.decision_reason.as_deref().unwrap_or("-");
-        writeln!(out, "Decided by:       {by}: {reason}")?;
-    }
-    if let Some(corrections) = &item.corrections {
-        writeln!(out, "Corrections:      {corrections}")?;
-    }
-    writeln!(out, "\nAudit trail:")?;
-    output::audit_table(out, audit)?;
-    Ok(())
+    let more = !page.next_page_token.is_empty();
+    view::list(&page.items, &args.workflows.owners(), more, json, out)
 }
 
 async fn decide(
@@ -297,7 +182,7 @@ async fn decide(
     report(&decided.item, decided.state, false, json, out)
 }
 
-fn report(
+pub(crate) fn report(
     item: &ReviewItem,
     state: sluice_core::State,
     resumed: bool,
@@ -305,8 +190,9 @@ fn report(
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     if json {
-        let answer =
-            json!({ "item": item_json(item), "state": state.to_string(), "resumed": resumed });
+        let answer = json!({
+            "item": view::item_json(item), "state": state.to_string(), "resumed": resumed,
+        });
         writeln!(out, "{answer}")?;
     } else {
         let then = if resumed {

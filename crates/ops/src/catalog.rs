@@ -134,6 +134,15 @@ impl Catalog {
             .ok_or_else(|| format!("workflow {name:?} not found in {}", self.dir.display()))
     }
 
+    /// Who owns each workflow (`[ownership]`); none when the workflows
+    /// cannot be loaded, since an owner is context, not the decision.
+    pub fn owners(&self) -> sluice_core::workflow::Owners {
+        self.all().map_or_else(
+            |_| sluice_core::workflow::Owners::default(),
+            |all| sluice_core::workflow::Owners::new(all.iter().map(|w| &w.policy.spec)),
+        )
+    }
+
     fn load(&self) -> Result<Vec<Arc<Workflow>>, String> {
         let fail = |e: String| format!("cannot load workflows from {}: {e}", self.dir.display());
         let specs = WorkflowSpec::load_all(&self.dir).map_err(|e| fail(e.to_string()))?;

@@ -4,18 +4,28 @@ use std::io::Write;
 
 use chrono::Utc;
 use serde_json::{Value, json};
+use sluice_core::workflow::Owners;
 use sluice_ledger::{AuditRecord, DeadLetter};
 
 use crate::output::{self, table};
+use crate::owners;
 
 pub(super) fn list(
     entries: &[DeadLetter],
+    owners: &Owners,
     more: bool,
     json: bool,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     if json {
-        let entries: Vec<Value> = entries.iter().map(entry_json).collect();
+        let entries: Vec<Value> = entries
+            .iter()
+            .map(|d| {
+                let mut entry = entry_json(d);
+                entry["owner"] = owners::json(owners, &d.workflow);
+                entry
+            })
+            .collect();
         writeln!(out, "{}", json!({ "dead_letters": entries, "more": more }))?;
         return Ok(());
     }
@@ -28,6 +38,7 @@ pub(super) fn list(
                 d.status.as_str().to_owned(),
                 d.stage.clone(),
                 d.workflow.clone(),
+                owners::cell(owners, &d.workflow),
                 d.failure_class.as_str().to_owned(),
                 output::duration(now - d.created_at),
                 d.replay_count.to_string(),
@@ -36,7 +47,7 @@ pub(super) fn list(
         })
         .collect();
     let header = [
-        "ID", "STATUS", "STAGE", "WORKFLOW", "CLASS", "AGE", "REPLAYS", "REASON",
+        "ID", "STATUS", "STAGE", "WORKFLOW", "OWNER", "CLASS", "AGE", "REPLAYS", "REASON",
     ];
     table(out, &header, &rows)?;
     Ok(())

@@ -60,7 +60,7 @@ async fn list_show_dry_run_and_discard() -> anyhow::Result<()> {
     let table = ok(&env.sluice(&["dlq", "list"]).await);
     let reason = entry["reason"].as_str().unwrap_or_default();
     assert!(
-        table.starts_with("ID  ") && table.contains(reason),
+        table.starts_with("ID  ") && table.contains(reason) && table.contains("OWNER"),
         "{table}"
     );
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::cli::ok;
-use crate::stack::{Env, whatsapp};
+use crate::stack::{Env, repo, whatsapp};
 
 /// The review items `sluice review list --json` shows.
 async fn listed(env: &Env, extra: &[&str]) -> Vec<Value> {
@@ -107,10 +107,24 @@ async fn reject_closes_and_escalate_escalates_with_no_booking() -> anyhow::Resul
     let env = Env::start(Duration::from_secs(60)).await?;
     let (id, item) = party_of_forty(&env, "wamid.no").await?;
     // The human views: a table row, and the handoff in plain language.
-    let table = ok(&env.sluice(&["review", "list"]).await);
+    // Each item shows its workflow's owner (from --workflows-dir).
+    let workflows = repo("workflows").display().to_string();
+    let table = ok(&env
+        .sluice(&["review", "list", "--workflows-dir", &workflows])
+        .await);
     assert!(table.starts_with("ID  "), "{table}");
     assert!(table.contains(&id) && table.contains("OPEN"), "{table}");
-    let shown = ok(&env.sluice(&["review", "show", &item]).await);
+    assert!(
+        table.contains("OWNER") && table.contains("front-of-house"),
+        "{table}"
+    );
+    let shown = ok(&env
+        .sluice(&["review", "show", &item, "--workflows-dir", &workflows])
+        .await);
+    assert!(
+        shown.contains("Owner:            front-of-house ("),
+        "{shown}"
+    );
     assert!(
         shown.contains("The user wanted:  A table for 40"),
         "{shown}"

@@ -7,6 +7,7 @@ use axum::response::{Html, Redirect};
 use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::Value;
+use sluice_core::workflow::Owners;
 use sluice_ledger::{AuditRecord, Decision, ReviewDecision, ReviewItem, ReviewStatus};
 use sluice_ops::review;
 
@@ -67,7 +68,7 @@ pub fn render(
     let body = html! {
         p { a href="/reviews" { "← Review queue" } }
         h1 { (title) }
-        (summary(item))
+        (summary(item, &state.catalog.owners()))
         (handoff::render(&item.handoff))
         (decision(item))
         @if session.may_decide() {
@@ -123,13 +124,23 @@ async fn decide(
     Ok(Redirect::to(&format!("/reviews/{id}")))
 }
 
-fn summary(item: &ReviewItem) -> Markup {
+fn summary(item: &ReviewItem, owners: &Owners) -> Markup {
+    let owner = owners.get(&item.workflow);
     html! {
         table {
             caption { "The item" }
             tbody {
                 tr { th scope="row" { "Status" } td { (item.status.as_str()) } }
                 tr { th scope="row" { "Workflow" } td { (item.workflow) } }
+                tr { th scope="row" { "Owner" } td {
+                    @match owner {
+                        Some(o) => {
+                            (o.owner)
+                            @if let Some(contact) = &o.contact { " — " (contact) }
+                        }
+                        None => "none declared",
+                    }
+                } }
                 tr { th scope="row" { "Execution" } td { code { (item.execution_id) } } }
                 tr { th scope="row" { "Correlation id" } td { code { (item.correlation_id) } } }
                 tr { th scope="row" { "Opened" } td { (layout::instant(item.created_at)) } }

@@ -1,5 +1,6 @@
 //! `GET /reviews`: the open review items, oldest first.
 
+use axum::extract::State;
 use axum::response::Html;
 use chrono::{DateTime, Utc};
 use maud::html;
@@ -8,12 +9,13 @@ use sluice_ledger::{ReviewFilter, ReviewItem, ReviewStatus};
 use crate::auth::SignedIn;
 use crate::error::Result;
 use crate::pages::{handoff, layout};
+use crate::state::AppState;
 
 /// How many open items one page shows.
 const PAGE: u32 = 200;
 
 /// `GET /reviews`.
-pub async fn list(signed_in: SignedIn) -> Result<Html<String>> {
+pub async fn list(State(state): State<AppState>, signed_in: SignedIn) -> Result<Html<String>> {
     let session = &signed_in.session;
     let filter = ReviewFilter {
         status: Some(ReviewStatus::Open),
@@ -22,6 +24,7 @@ pub async fn list(signed_in: SignedIn) -> Result<Html<String>> {
     };
     let page = session.ledger.list_review_items(&filter).await?;
     let now = Utc::now();
+    let owners = state.catalog.owners();
     let body = html! {
         h1 { "Review queue" }
         @if !session.may_decide() {
@@ -38,6 +41,7 @@ pub async fn list(signed_in: SignedIn) -> Result<Html<String>> {
                     thead { tr {
                         th scope="col" { "Item" }
                         th scope="col" { "Workflow" }
+                        th scope="col" { "Owner" }
                         th scope="col" { "Waiting for" }
                         th scope="col" { "Why it stopped" }
                         th scope="col" { "Due" }
@@ -47,6 +51,7 @@ pub async fn list(signed_in: SignedIn) -> Result<Html<String>> {
                             tr {
                                 th scope="row" { a href={ "/reviews/" (item.id) } { "#" (item.id) } }
                                 td { (item.workflow) }
+                                td { (owners.owner(&item.workflow).unwrap_or("—")) }
                                 td { (age(now, item.created_at)) }
                                 td { (handoff::text(&item.handoff["why_stopped"])) }
                                 (sla(now, item))

@@ -34,11 +34,16 @@ async fn a_reviewer_corrects_a_party_of_forty_and_exactly_one_corrected_booking_
         row.contains("reservation") && row.contains("party_size"),
         "{row}"
     );
+    assert!(row.contains("front-of-house"), "the owner: {row}");
     browser.screenshot("queue").await?;
     browser.click("main table tbody a").await?;
     let item = browser.text().await?;
     assert!(item.contains(text), "the original message: {item}");
     assert!(item.contains("40"), "what was understood: {item}");
+    assert!(
+        item.contains("front-of-house — #front-of-house on the staff chat"),
+        "the owner and how to reach them: {item}"
+    );
     assert!(
         item.contains("exceeds the limit of 12"),
         "the failed check: {item}"
