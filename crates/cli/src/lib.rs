@@ -15,6 +15,7 @@ pub mod output;
 pub mod owners;
 pub mod review;
 pub mod switch;
+pub mod trigger;
 pub use sluice_ops::timeline;
 pub mod trace;
 
@@ -85,6 +86,9 @@ pub enum Command {
     /// Executions as the ledger records them.
     #[command(subcommand)]
     Executions(executions::ExecutionsCommand),
+    /// Start one execution of a workflow by hand (through ingest's trigger
+    /// endpoint, with your ledger token).
+    Trigger(trigger::TriggerArgs),
     /// Executions waiting for a person: list, show, approve, reject, escalate.
     #[command(subcommand)]
     Review(review::ReviewCommand),
@@ -149,5 +153,6 @@ pub async fn run(
         Command::Review(command) => review::run(command, &config, cli.json, out).await,
         Command::Switch(command) => switch::run(command, &config, cli.json, out).await,
         Command::Trace(args) => trace::run(args, &config, cli.json, out).await,
+        Command::Trigger(args) => trigger::run(args, &config, cli.json, out).await,
     }
 }

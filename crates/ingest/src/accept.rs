@@ -35,8 +35,11 @@ pub struct Event<'a> {
     pub correlation: CorrelationId,
     /// The accepted payload.
     pub data: &'a serde_json::Value,
-    /// How it came in (`webhook` or `nats`), journalled.
+    /// How it came in (`webhook`, `nats`, `schedule` or `manual`),
+    /// journalled.
     pub via: &'static str,
+    /// Who started it by hand (the caller's token name), journalled.
+    pub by: Option<&'a str>,
     /// Incoming W3C trace context.
     pub traceparent: Option<&'a str>,
 }
@@ -143,7 +146,10 @@ impl Acceptor {
         correlation: &CorrelationId,
     ) -> Result<(Envelope, bool), AcceptError> {
         let id = ExecutionId::derive(event.source, event.event_id, workflow);
-        let detail = serde_json::json!({ "via": event.via });
+        let mut detail = serde_json::json!({ "via": event.via });
+        if let Some(by) = event.by {
+            detail["by"] = by.into();
+        }
         let created = self
             .ledger
             .record_transition(&Transition {

@@ -81,6 +81,7 @@ impl NatsInput {
             correlation,
             data: &data,
             via: "nats",
+            by: None,
             traceparent: delivery.header(headers::TRACEPARENT),
         };
         match self.acceptor.accept(&event).instrument(span.clone()).await {

@@ -28,6 +28,9 @@ pub struct Options {
     pub health_listen: SocketAddr,
     /// The service's own rate limit.
     pub rate_limit: RateLimitOptions,
+    /// Manual triggers (`POST /v1/workflows/<name>/trigger`) allowed per
+    /// caller (the token's name); over it, 429 with `Retry-After`.
+    pub trigger_rate: RateLimitOptions,
     /// Requests (HTTP) and messages (each NATS source) handled at once;
     /// beyond it HTTP answers 503 with `Retry-After`.
     pub max_in_flight: usize,
@@ -60,6 +63,10 @@ impl Default for Options {
             http_listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             health_listen: SocketAddr::from(([127, 0, 0, 1], 9081)),
             rate_limit: RateLimitOptions::default(),
+            trigger_rate: RateLimitOptions {
+                per_second: 1.0,
+                burst: 20,
+            },
             max_in_flight: 256,
             publish_timeout_ms: 5_000,
             retry_after_secs: 5,

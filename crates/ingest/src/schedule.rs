@@ -265,6 +265,7 @@ impl Scheduler {
             correlation: CorrelationId::generate(),
             data: &data,
             via: "schedule",
+            by: None,
             traceparent: None,
         };
         let accepted = self

@@ -73,6 +73,10 @@ impl Service {
                 self.options.rate_limit.per_second,
                 self.options.rate_limit.burst,
             ),
+            RateLimiter::new(
+                self.options.trigger_rate.per_second,
+                self.options.trigger_rate.burst,
+            ),
             self.options.max_in_flight,
             self.options.retry_after_secs,
             self.options.body_timeout(),
@@ -156,7 +160,10 @@ impl Bound {
         if let Some(scheduler) = scheduler {
             tokio::spawn(scheduler.run(shutdown.clone()));
         }
-        let app = service.router();
+        // The peer address keys the trigger endpoint's failed-sign-in limit.
+        let app = service
+            .router()
+            .into_make_service_with_connect_info::<SocketAddr>();
         let http_shutdown = shutdown.clone();
         let http = async move {
             let served = axum::serve(listener, app)

@@ -3,7 +3,8 @@
 //! Admin may call everything. Services run the pipeline (keys, transitions,
 //! recording dead letters and opening review items); reviewers decide review
 //! items; SREs handle dead letters, erase personal payload and read the
-//! review queue. Reviewers and SREs may ask for a completed execution's
+//! review queue. Trigger tokens (upstream systems starting executions
+//! through ingest) may only ask who they are. Reviewers and SREs may ask for a completed execution's
 //! effects to be undone (the executor runs the compensation). So a reviewer
 //! cannot replay dead letters or erase an execution, and a service can
 //! neither decide reviews nor start a revert.
@@ -49,7 +50,7 @@ pub enum Rpc {
     GetBacklog,
 }
 
-use Role::{Admin, Reviewer, Service, Sre};
+use Role::{Admin, Reviewer, Service, Sre, Trigger};
 
 impl Rpc {
     /// Every RPC of the service.
@@ -114,7 +115,9 @@ impl Rpc {
             | Rpc::ClaimEscalations
             | Rpc::RecordEscalation => &[Service, Admin],
             Rpc::GetExecution | Rpc::ListExecutions => &[Service, Reviewer, Sre, Admin],
-            Rpc::WhoAmI | Rpc::GetSettings => &[Service, Reviewer, Sre, Admin],
+            // A trigger token's one call: ingest learns whose it is.
+            Rpc::WhoAmI => &[Service, Reviewer, Sre, Admin, Trigger],
+            Rpc::GetSettings => &[Service, Reviewer, Sre, Admin],
             Rpc::GetDeadLetter
             | Rpc::ListDeadLetters
             | Rpc::BeginReplay
@@ -183,6 +186,16 @@ mod tests {
         assert_eq!(declared, listed);
         assert_eq!(Rpc::from_method("Begin"), Some(Rpc::Begin));
         assert_eq!(Rpc::from_method("Bogus"), None);
+    }
+
+    #[test]
+    fn a_trigger_token_may_only_ask_who_it_is() {
+        let allowed: Vec<Rpc> = Rpc::ALL
+            .iter()
+            .copied()
+            .filter(|rpc| rpc.roles().contains(&Trigger))
+            .collect();
+        assert_eq!(allowed, [Rpc::WhoAmI]);
     }
 
     #[test]

@@ -30,6 +30,10 @@ pub enum Role {
     Sre,
     /// Everything.
     Admin,
+    /// An upstream system (or a person) starting executions through
+    /// ingest's trigger endpoint: it may only ask who it is, which is how
+    /// ingest checks the token.
+    Trigger,
 }
 
 impl Role {
@@ -40,6 +44,7 @@ impl Role {
             Role::Reviewer => "reviewer",
             Role::Sre => "sre",
             Role::Admin => "admin",
+            Role::Trigger => "trigger",
         }
     }
 }
@@ -48,12 +53,18 @@ impl FromStr for Role {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Self, Error> {
-        [Role::Service, Role::Reviewer, Role::Sre, Role::Admin]
-            .into_iter()
+        [
+            Role::Service,
+            Role::Reviewer,
+            Role::Sre,
+            Role::Admin,
+            Role::Trigger,
+        ]
+        .into_iter()
             .find(|role| role.as_str() == s)
             .ok_or_else(|| {
                 Error::Config(format!(
-                    "unknown role {s:?}: use service, reviewer, sre or admin"
+                    "unknown role {s:?}: use service, reviewer, sre, admin or trigger"
                 ))
             })
     }

@@ -102,6 +102,19 @@ impl LedgerClient {
         })
     }
 
+    /// The same connection, calling as the holder of `token` instead: how
+    /// a service checks a token it was handed (with
+    /// [`LedgerClient::who_am_i`]) without a connection per caller.
+    pub fn with_token(&self, token: &str) -> Result<Self> {
+        let token = format!("Bearer {token}")
+            .parse()
+            .map_err(|_| Error::Config("token is not valid header text".to_owned()))?;
+        Ok(Self {
+            token: Some(token),
+            ..self.clone()
+        })
+    }
+
     /// Claims a key before a side effect.
     pub async fn begin(&self, req: &BeginRequest) -> Result<BeginOutcome> {
         let resp = self

@@ -80,9 +80,19 @@ fn documented_by_code() -> (BTreeSet<String>, BTreeSet<String>) {
             flags.insert(format!("--{long}"));
         }
     }
-    for arg in sluice_cli::Cli::command().get_arguments() {
+    let sluice = sluice_cli::Cli::command();
+    for arg in sluice.get_arguments() {
         if let Some(long) = arg.get_long() {
             flags.insert(format!("--{long}"));
+        }
+    }
+    // Variables a subcommand's flags read (`sluice trigger`'s
+    // SLUICE_INGEST_URL) are configuration too.
+    let mut commands: Vec<&clap::Command> = sluice.get_subcommands().collect();
+    while let Some(command) = commands.pop() {
+        commands.extend(command.get_subcommands());
+        for env in command.get_arguments().filter_map(|a| a.get_env()) {
+            vars.insert(env.to_string_lossy().into_owned());
         }
     }
     (vars, flags)

@@ -20,5 +20,6 @@ mod provision;
 mod review;
 mod stack;
 mod switch;
+mod trigger;
 mod trace;
 mod upgrade;

@@ -99,10 +99,10 @@ async fn attempt(state: &AppState, token: &str) -> Response {
             );
         }
     };
-    if identity.role == Role::Service {
+    if matches!(identity.role, Role::Service | Role::Trigger) {
         return refused(
             StatusCode::FORBIDDEN,
-            "A service token cannot sign in to the console; use your own operator token.",
+            "A service or trigger token cannot sign in to the console; use your own operator token.",
         );
     }
     let id = match state

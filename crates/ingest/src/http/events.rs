@@ -116,6 +116,7 @@ pub(super) async fn post_event(
         correlation,
         data: &data,
         via: "webhook",
+        by: None,
         traceparent: value(sluice_core::headers::TRACEPARENT),
     };
     match inner.acceptor.accept(&event).instrument(span.clone()).await {

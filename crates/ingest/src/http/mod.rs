@@ -1,9 +1,10 @@
-//! The HTTP API: signed webhooks in, execution status out, and the OpenAPI
-//! document that describes both (`openapi.json` next to `Cargo.toml`).
+//! The HTTP API: signed webhooks and authenticated manual triggers in,
+//! execution status out, and the OpenAPI document that describes them (`openapi.json` next to `Cargo.toml`).
 
 mod events;
 mod executions;
 pub mod problem;
+pub mod trigger;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,6 +27,7 @@ pub const OPENAPI: &str = include_str!("../../openapi.json");
 /// document must describe each (a test checks both directions).
 pub const ROUTES: &[(Method, &str)] = &[
     (Method::POST, "/v1/events/{source}"),
+    (Method::POST, "/v1/workflows/{workflow}/trigger"),
     (Method::GET, "/v1/executions/{id}"),
     (Method::GET, "/v1/openapi.json"),
 ];
@@ -39,17 +41,22 @@ struct Inner {
     sources: Sources,
     acceptor: Acceptor,
     limiter: RateLimiter,
+    trigger_limiter: RateLimiter,
+    failed_auth: RateLimiter,
     in_flight: Semaphore,
     retry_after_secs: u64,
     body_timeout: Duration,
 }
 
 impl AppState {
-    /// State over the loaded sources and the acceptor.
+    /// State over the loaded sources and the acceptor; `limiter` limits
+    /// webhooks per source, `trigger_limiter` triggers per caller.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         sources: Sources,
         acceptor: Acceptor,
         limiter: RateLimiter,
+        trigger_limiter: RateLimiter,
         max_in_flight: usize,
         retry_after_secs: u64,
         body_timeout: Duration,
@@ -58,6 +65,8 @@ impl AppState {
             sources,
             acceptor,
             limiter,
+            trigger_limiter,
+            failed_auth: trigger::failed_auth_limiter(),
             in_flight: Semaphore::new(max_in_flight.max(1)),
             retry_after_secs,
             body_timeout,
@@ -70,6 +79,10 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/v1/events/{source}", post(events::post_event))
+        .route(
+            "/v1/workflows/{workflow}/trigger",
+            post(trigger::post_trigger),
+        )
         .route("/v1/executions/{id}", get(executions::get_execution))
         .route("/v1/openapi.json", get(openapi))
         .fallback(no_route)

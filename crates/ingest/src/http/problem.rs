@@ -15,6 +15,8 @@ pub struct ApiError {
     status: StatusCode,
     #[serde(skip)]
     retry_after: Option<u64>,
+    #[serde(skip)]
+    bearer_challenge: bool,
     /// A stable machine-readable code.
     pub error: &'static str,
     /// One line for a person.
@@ -30,6 +32,7 @@ impl ApiError {
         Self {
             status,
             retry_after: None,
+            bearer_challenge: false,
             error: code,
             message: message.into(),
             errors: Vec::new(),
@@ -40,6 +43,14 @@ impl ApiError {
     pub fn retry_after(mut self, secs: u64) -> Self {
         self.retry_after = Some(secs.max(1));
         self
+    }
+
+    /// 401 asking for a bearer token (`WWW-Authenticate: Bearer`).
+    pub fn unauthenticated(message: impl Into<String>) -> Self {
+        Self {
+            bearer_challenge: true,
+            ..Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", message)
+        }
     }
 
     /// 503: NATS or the ledger is unavailable; nothing was accepted.
@@ -72,8 +83,14 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, retry_after) = (self.status, self.retry_after);
+        let (status, retry_after, challenge) = (self.status, self.retry_after, self.bearer_challenge);
         let mut response = (status, Json(self)).into_response();
+        if challenge {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"sluice\""),
+            );
+        }
         if let Some(secs) = retry_after {
             response
                 .headers_mut()

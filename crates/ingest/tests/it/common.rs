@@ -156,17 +156,41 @@ impl Env {
     }
 
     pub async fn with(adjust: impl FnOnce(&mut Options)) -> anyhow::Result<Self> {
+        Self::started(None, adjust).await
+    }
+
+    /// A ledger that takes only `tokens` (`token=role:name,…`); ingest
+    /// calls it with `service_token`.
+    pub async fn secured(
+        tokens: &str,
+        service_token: &str,
+        adjust: impl FnOnce(&mut Options),
+    ) -> anyhow::Result<Self> {
+        Self::started(Some((tokens.parse()?, service_token)), adjust).await
+    }
+
+    async fn started(
+        secured: Option<(sluice_ledger::TokenTable, &str)>,
+        adjust: impl FnOnce(&mut Options),
+    ) -> anyhow::Result<Self> {
         let nats = TestNats::new().await?;
         Bus::new(nats.client.clone(), nats.subjects.clone())
             .provision(&topology())
             .await?;
         let db = TestDb::new().await?;
-        let ledger = TestLedger::start(&db).await?;
+        let (ledger, token) = match secured {
+            Some((tokens, token)) => (
+                TestLedger::start_with(&db, tokens, Some(token)).await?,
+                Some(token.to_owned()),
+            ),
+            None => (TestLedger::start(&db).await?, None),
+        };
         let mut options = options(
             &nats.url,
             nats.subjects.prefix(),
             &format!("http://{}", ledger.addr),
         );
+        options.ledger.token = token;
         adjust(&mut options);
         let service = Running::start(options).await?;
         Ok(Self {

@@ -7,5 +7,6 @@ mod common;
 mod nats_input;
 mod props;
 mod schedule;
+mod trigger;
 mod unavailable;
 mod webhook;

@@ -1,0 +1,68 @@
+//! `sluice trigger`: the real binary starting a reservation by hand through
+//! ingest's trigger endpoint, to one booking; the same command again is the
+//! same execution (no second booking); bad input and a missing token are
+//! refused with the exit code that says so.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::cli::{ok, stderr};
+use crate::stack::{Env, whatsapp};
+
+const TOKEN: &str = "operator-token-0123456789";
+
+#[tokio::test]
+async fn a_manual_trigger_books_once_however_often_it_is_run() -> anyhow::Result<()> {
+    let env = Env::start(Duration::from_secs(60)).await?;
+    let dir = tempfile::tempdir()?;
+    let input = dir.path().join("request.json");
+    let message = whatsapp(
+        "manual.1",
+        "34600000077",
+        "A table for 3 tomorrow at 20:00 please",
+    );
+    std::fs::write(&input, serde_json::to_vec_pretty(&message)?)?;
+    let ingest = format!("http://{}", env.stack.ingest);
+    let args = [
+        "trigger",
+        "reservation",
+        "--input",
+        input.to_str().unwrap_or_default(),
+        "--ingest-url",
+        &ingest,
+        "--json",
+    ];
+    let first: Value = serde_json::from_str(&ok(&env.sluice_as(Some(TOKEN), &args).await))?;
+    let id = first["accepted"]["executions"][0]["execution_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(!id.is_empty(), "{first}");
+    env.settles_in(&id, "COMPLETED").await?;
+
+    // The same command again: the key comes from the input, so it is the
+    // same execution and no second booking.
+    let second: Value = serde_json::from_str(&ok(&env.sluice_as(Some(TOKEN), &args).await))?;
+    assert_eq!(second["key"], first["key"], "{second}");
+    assert_eq!(second["accepted"]["executions"][0]["execution_id"], id.as_str());
+    let view = env.execution(&id).await?;
+    assert_eq!(view["journal"][0]["detail"]["via"], "manual", "{view}");
+    assert_eq!(env.bookings().await?["total"], 1);
+
+    // Input that the source's schema refuses: a usage error naming it.
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, r#"{"id": "manual.2"}"#)?;
+    let mut refused = args;
+    refused[3] = bad.to_str().unwrap_or_default();
+    let out = env.sluice_as(Some(TOKEN), &refused).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("schema"), "{}", stderr(&out));
+
+    // No token: refused before anything is sent.
+    let out = env.sluice(&args).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("SLUICE_LEDGER_TOKEN"), "{}", stderr(&out));
+    assert_eq!(env.bookings().await?["total"], 1);
+    env.stop().await
+}
