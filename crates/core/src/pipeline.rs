@@ -90,6 +90,42 @@ pub struct GateDecision {
     pub missing: Vec<String>,
     /// One line for people: why this verdict.
     pub summary: String,
+    /// What the user may pick instead (for `clarify`; the nearest free
+    /// times when the requested slot is full), from a context check.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub offers: Vec<String>,
+    /// The context the decision was made on: what was fetched, from where
+    /// and how fresh it was.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub context: Vec<ContextUse>,
+}
+
+/// One context provider's answer as a decision used it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContextUse {
+    /// The provider (`[[context]] name`).
+    pub name: String,
+    /// Where it came from: the URL without its query, or `postgres:<name>`
+    /// (never credentials or personal data).
+    pub from: String,
+    /// When the provider answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fetched_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// How old the answer was when used, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age_s: Option<u64>,
+    /// Whether it came from the cache without asking.
+    #[serde(default)]
+    pub cached: bool,
+    /// Whether the provider failed and an older answer was used instead.
+    #[serde(default)]
+    pub stale: bool,
+    /// The answer, when there was one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<serde_json::Value>,
+    /// Why there is no usable answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// One deterministic rule's result.

@@ -14,9 +14,11 @@ use serde::{Deserialize, Serialize};
 use crate::Error;
 use crate::error::validate_name;
 
+mod context;
 mod owners;
 mod ownership;
 
+pub use context::{ContextKind, ContextSpec};
 pub use owners::Owners;
 pub use ownership::{EscalationSpec, OwnershipSpec, UNOWNED, WebhookTarget};
 
@@ -58,6 +60,9 @@ pub struct WorkflowSpec {
     /// Who answers for the workflow, its review SLA and escalation path.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ownership: Option<OwnershipSpec>,
+    /// What the gate looks up before it decides (`[[context]]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub context: Vec<ContextSpec>,
 }
 
 /// `[review]`: the review SLA as first declared, before `[ownership]`
@@ -493,6 +498,12 @@ impl WorkflowSpec {
         }
         if let Some(drift) = &g.drift {
             validate_drift(drift)?;
+        }
+        for (i, context) in self.context.iter().enumerate() {
+            context.validate()?;
+            if self.context[..i].iter().any(|c| c.name == context.name) {
+                return Err(format!("context {:?} is declared twice", context.name));
+            }
         }
         if let Some(ownership) = &self.ownership {
             ownership.validate()?;

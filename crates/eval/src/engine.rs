@@ -181,6 +181,7 @@ impl EvalWorkflow {
                     // Spot checks sample live traffic; an eval scores the
                     // rules' own verdict.
                     sample: 1.0,
+                    context: None,
                 };
                 let evaluation = rules::evaluate(&self.policy, &facts);
                 result.backend = Some(interpretation.backend.clone());

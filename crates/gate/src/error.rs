@@ -23,4 +23,12 @@ pub enum Error {
     /// The options cannot work.
     #[error("invalid gate configuration: {0}")]
     Config(String),
+    /// A context provider cannot be set up.
+    #[error("context {context}: {reason}")]
+    Context {
+        /// The provider's name.
+        context: String,
+        /// What is wrong, on one line.
+        reason: String,
+    },
 }

@@ -17,6 +17,7 @@
 
 pub mod breaker;
 pub mod clock;
+pub mod context;
 pub mod drift;
 pub mod error;
 pub mod handler;

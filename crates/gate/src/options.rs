@@ -1,5 +1,6 @@
 //! The gate's typed configuration (file < `SLUICE_*` env < flags).
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -38,6 +39,12 @@ pub struct Options {
     pub retry_base_ms: u64,
     /// The largest redelivery backoff ceiling, in milliseconds.
     pub retry_max_ms: u64,
+    /// Where `http` context providers are asked, by provider name, instead
+    /// of the workflow's `url` (a template over the contract's fields).
+    pub context_urls: BTreeMap<String, String>,
+    /// The database of each `postgres` context provider, by name (a
+    /// read-only user's URL; never Sluice's own database).
+    pub context_databases: BTreeMap<String, String>,
 }
 
 impl Default for Options {
@@ -54,6 +61,8 @@ impl Default for Options {
             breaker_every_ms: 10_000,
             retry_base_ms: 1_000,
             retry_max_ms: 300_000,
+            context_urls: BTreeMap::new(),
+            context_databases: BTreeMap::new(),
         }
     }
 }

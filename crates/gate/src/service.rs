@@ -8,6 +8,7 @@ use sluice_core::{Stage, WorkflowSpec};
 use sluice_ledger::LedgerClient;
 use tokio_util::sync::CancellationToken;
 
+use crate::context::Contexts;
 use crate::drift::DriftMonitor;
 use crate::handler::Gate;
 use crate::rules::Policy;
@@ -19,6 +20,7 @@ pub struct Service {
     bus: Bus,
     ledger: LedgerClient,
     policies: Vec<Policy>,
+    contexts: Contexts,
     clock: Clock,
 }
 
@@ -27,6 +29,14 @@ impl Service {
     /// ledger client. Fails on the first invalid workflow or rule.
     pub async fn new(options: Options) -> Result<Self, Error> {
         let policies = load_policies(&options.workflows_dir)?;
+        // Set up now: a postgres provider without a database fails start-up.
+        let contexts = Contexts::new(
+            policies
+                .iter()
+                .map(|p| (p.spec.name.as_str(), p.spec.context.as_slice())),
+            &options.context_urls,
+            &options.context_databases,
+        )?;
         let bus = Bus::connect(&options.nats, "sluice-gate").await?;
         let ledger = options.ledger.connect()?;
         Ok(Self {
@@ -34,6 +44,7 @@ impl Service {
             bus,
             ledger,
             policies,
+            contexts,
             clock: Clock::system(),
         })
     }
@@ -92,6 +103,7 @@ impl Service {
             (switches, guard.handle()),
             conversations,
             self.policies,
+            self.contexts,
             self.clock,
             drift,
         );

@@ -33,6 +33,29 @@ pub fn question(missing: &[String]) -> String {
     }
 }
 
+/// [`question`], after saying that what was asked for is not possible and
+/// what is, when the gate offers alternatives (the nearest free times of a
+/// full slot).
+pub fn question_with_offers(missing: &[String], offers: &[String]) -> String {
+    if offers.is_empty() {
+        return question(missing);
+    }
+    format!(
+        "Sorry, that is not available. We could offer {}. {}",
+        list(offers),
+        question(missing)
+    )
+}
+
+/// `a`, `a or b`, `a, b or c`.
+fn list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
+}
+
 /// The per-field phrase table, with a generic fallback.
 fn phrase(field: &str) -> String {
     match field {
@@ -97,6 +120,23 @@ mod tests {
         let partial = envelope(json!({"party_size": 4}));
         let expected = format!("Your request {} is confirmed.", partial.execution_id);
         assert_eq!(confirmation(t, &partial), expected);
+    }
+
+    #[test]
+    fn a_full_slot_is_said_with_the_alternatives() {
+        let text = question_with_offers(
+            &["time".into()],
+            &["19:30".into(), "20:30".into(), "21:00".into()],
+        );
+        assert_eq!(
+            text,
+            "Sorry, that is not available. We could offer 19:30, 20:30 or 21:00. \
+             What time would you like the table?"
+        );
+        assert_eq!(
+            question_with_offers(&["time".into()], &[]),
+            "What time would you like the table?"
+        );
     }
 
     #[test]

@@ -36,6 +36,8 @@ pub struct Faults {
     pub bookings: EndpointFaults,
     /// `POST /v1/messages`.
     pub messages: EndpointFaults,
+    /// `GET /availability`.
+    pub availability: EndpointFaults,
 }
 
 /// What to do with one request.
@@ -58,6 +60,7 @@ pub(crate) enum Plan {
 pub(crate) enum Endpoint {
     Bookings,
     Messages,
+    Availability,
 }
 
 /// The live fault settings.
@@ -87,6 +90,7 @@ impl FaultState {
         let f = match endpoint {
             Endpoint::Bookings => &mut all.bookings,
             Endpoint::Messages => &mut all.messages,
+            Endpoint::Availability => &mut all.availability,
         };
         let latency = Duration::from_millis(f.latency_ms);
         let plan = if f.fail_next > 0 {

@@ -18,10 +18,12 @@
 //! | `POST /bookings` | create a booking (201) |
 //! | `GET /bookings/by-key/{key}` | the booking created with a key (status probe), 404 if none |
 //! | `GET /bookings/counts`, `GET /v1/admin/counts` | bookings per key and in total |
+//! | `GET /availability?date=&time=&party_size=` | whether the slot has room, and the nearest free times |
 //! | `POST /v1/messages`, `GET /v1/messages` | outbound messages (stands in for WhatsApp) |
-//! | `GET/POST /admin/faults`, `GET/POST /admin/idempotency` | runtime switches |
+//! | `GET/POST /admin/faults`, `GET/POST /admin/idempotency`, `GET/POST /admin/capacity` | runtime switches |
 
 mod admin;
+mod availability;
 mod bookings;
 pub mod faults;
 mod messages;
@@ -39,6 +41,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+pub use availability::Capacity;
 pub use faults::{EndpointFaults, Faults};
 
 /// The booking service's configuration.
@@ -55,6 +58,8 @@ pub struct Options {
     pub honour_idempotency_keys: bool,
     /// Faults injected from the start.
     pub faults: Faults,
+    /// Seats per slot (unlimited unless set) and slots already full.
+    pub capacity: Capacity,
     /// Connection pool size.
     pub max_connections: u32,
 }
@@ -66,6 +71,7 @@ impl Default for Options {
             listen: SocketAddr::from(([127, 0, 0, 1], 8090)),
             honour_idempotency_keys: false,
             faults: Faults::default(),
+            capacity: Capacity::default(),
             max_connections: 8,
         }
     }
@@ -96,6 +102,7 @@ pub(crate) struct AppState {
     pub(crate) pool: PgPool,
     pub(crate) honour: Arc<AtomicBool>,
     pub(crate) faults: faults::FaultState,
+    pub(crate) capacity: availability::CapacityState,
     pub(crate) shutdown: CancellationToken,
 }
 
@@ -134,6 +141,7 @@ impl BookingService {
             pool,
             honour: Arc::new(AtomicBool::new(options.honour_idempotency_keys)),
             faults: faults::FaultState::new(options.faults),
+            capacity: availability::CapacityState::new(options.capacity),
             shutdown: shutdown.clone(),
         };
         let app = router(state);
@@ -175,11 +183,16 @@ fn router(state: AppState) -> Router {
         .route("/bookings/by-key/{key}", get(bookings::by_key))
         .route("/bookings/{id}", get(bookings::by_id))
         .route("/bookings/counts", get(bookings::counts))
+        .route("/availability", get(availability::check))
         .route("/v1/admin/counts", get(bookings::counts))
         .route("/v1/messages", post(messages::send).get(messages::list))
         .route(
             "/admin/faults",
             get(admin::get_faults).post(admin::set_faults),
+        )
+        .route(
+            "/admin/capacity",
+            get(availability::get_capacity).post(availability::set_capacity),
         )
         .route(
             "/admin/idempotency",

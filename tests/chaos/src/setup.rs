@@ -219,7 +219,16 @@ impl Layout {
                     quoted(&self.model_url)
                 ),
             )?,
-            self.service("gate", "sluice-gate", stage.clone())?,
+            self.service(
+                "gate",
+                "sluice-gate",
+                format!(
+                    "{stage}[context_urls]\navailability = {}\n",
+                    quoted(&format!(
+                        "{booking}/availability?date={{date}}&time={{time}}&party_size={{party_size}}"
+                    ))
+                ),
+            )?,
             self.service("executor", "sluice-executor", executor)?,
             self.service(
                 "notifier",

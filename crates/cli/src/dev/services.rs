@@ -43,6 +43,13 @@ pub(super) async fn spawn_pipeline(
         http_listen: None,
         // One process on a laptop: breakers react within a second.
         breaker_every_ms: 1_000,
+        // The reservation workflow's availability check asks the booking
+        // service this stack started.
+        context_urls: [(
+            "availability".to_owned(),
+            format!("{booking_url}/availability?date={{date}}&time={{time}}&party_size={{party_size}}"),
+        )]
+        .into(),
         ..Default::default()
     })
     .await

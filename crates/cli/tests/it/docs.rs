@@ -15,6 +15,9 @@ use crate::stack::repo;
 /// `SLUICE_<KEY>__<NAME>__…`.
 const MAPS: [&str; 3] = ["models", "channels", "action_settings"];
 
+/// Maps from a name to one value: `SLUICE_<KEY>__<NAME>`.
+const VALUE_MAPS: [&str; 2] = ["context_urls", "context_databases"];
+
 /// Read by the telemetry guard of every binary, or resolved by reference
 /// (the example sources' webhook secrets, the reservation workflow's
 /// escalation webhook).
@@ -36,6 +39,8 @@ fn leaves(prefix: &str, value: &Value, out: &mut BTreeSet<String>) {
                 let name = format!("{prefix}{}", key.to_ascii_uppercase());
                 if MAPS.contains(&key.as_str()) {
                     out.insert(format!("{name}__<NAME>__"));
+                } else if VALUE_MAPS.contains(&key.as_str()) {
+                    out.insert(format!("{name}__<NAME>"));
                 } else {
                     leaves(&format!("{name}__"), inner, out);
                 }
@@ -128,7 +133,8 @@ fn the_configuration_reference_matches_the_code() -> anyhow::Result<()> {
         .filter(|name| {
             // A map's entries: `SLUICE_MODELS__<NAME>__BASE_URL`.
             if let Some((map, _)) = name.split_once("<NAME>") {
-                return !vars.contains(&format!("{map}<NAME>__"));
+                return !vars.contains(&format!("{map}<NAME>__"))
+                    && !vars.contains(&format!("{map}<NAME>"));
             }
             let name = name.trim_end_matches('_');
             !vars.iter().any(|v| v == name)

@@ -4,6 +4,7 @@
 
 mod browser;
 mod cli;
+mod context;
 mod crm;
 mod crm_revert;
 mod deploy;

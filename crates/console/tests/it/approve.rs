@@ -49,6 +49,8 @@ fn envelope() -> Envelope {
         }],
         missing: Vec::new(),
         summary: "party size above the automatic limit".into(),
+        offers: Vec::new(),
+        context: Vec::new(),
     });
     e
 }

@@ -97,6 +97,13 @@ pub const VERIFICATIONS: MetricDef = counter(
     "executor",
     "Effects read back from the target by result (held, differs, unreadable); a difference stops the execution for review.",
 );
+/// Context lookups by how they were answered.
+pub const CONTEXT_LOOKUPS: MetricDef = counter(
+    "sluice_context_lookups_total",
+    &["workflow", "context", "result"],
+    "gate",
+    "Context provider lookups before a gate decision by result (fetched, cached, stale, unavailable); unavailable stops the execution for review.",
+);
 /// Notifications by their result.
 pub const NOTIFICATIONS: MetricDef = counter(
     "sluice_notifications_total",

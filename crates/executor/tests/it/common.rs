@@ -389,6 +389,8 @@ fn envelope(contract: Value) -> Envelope {
         rules: Vec::new(),
         missing: Vec::new(),
         summary: "all rules passed".into(),
+        offers: Vec::new(),
+        context: Vec::new(),
     });
     envelope
 }

@@ -137,6 +137,8 @@ impl Env {
             rules: Vec::new(),
             missing: Vec::new(),
             summary: "all rules passed".into(),
+            offers: Vec::new(),
+            context: Vec::new(),
         });
         self.walk(&envelope, None, &TO_AUTO_ACTION_PENDING).await?;
         self.publish(&envelope, "0").await?;

@@ -24,6 +24,7 @@ use sluice_ledger::{JournalEntry, LedgerClient, Transition};
 use tracing::Instrument as _;
 
 use crate::Clock;
+use crate::context::Contexts;
 use crate::drift::DriftMonitor;
 use crate::rules::{self, Evaluation, Facts, Policy, Route};
 
@@ -47,6 +48,7 @@ struct Inner {
     guard: GuardHandle,
     conversations: Conversations,
     policies: HashMap<String, Policy>,
+    contexts: Contexts,
     clock: Clock,
     drift: DriftMonitor,
 }
@@ -67,6 +69,7 @@ impl Gate {
         (switches, guard): (Switches, GuardHandle),
         conversations: Conversations,
         policies: Vec<Policy>,
+        contexts: Contexts,
         clock: Clock,
         drift: DriftMonitor,
     ) -> Self {
@@ -82,6 +85,7 @@ impl Gate {
                 guard,
                 conversations,
                 policies,
+                contexts,
                 clock,
                 drift,
             }),
@@ -189,6 +193,18 @@ impl Gate {
             Admission::Held(held) => Some(held.key.as_str()),
             Admission::Open | Admission::Canary(_) => None,
         };
+        // Looked up only for a decision that could act: a switched-off
+        // workflow holds or reviews regardless of what the context says.
+        let gathered = if switched_off.is_none() && self.inner.contexts.declared(&envelope.workflow) {
+            Some(
+                self.inner
+                    .contexts
+                    .gather(&envelope.workflow, &interpretation.contract)
+                    .await,
+            )
+        } else {
+            None
+        };
         let facts = Facts {
             source: &envelope.source,
             data: &envelope.data,
@@ -196,8 +212,12 @@ impl Gate {
             now: self.inner.clock.now(),
             switched_off,
             sample: rules::sample_of(envelope.execution_id),
+            context: gathered.as_ref().map(|g| &g.values),
         };
-        let evaluation = rules::evaluate(ctx.policy, &facts);
+        let mut evaluation = rules::evaluate(ctx.policy, &facts);
+        if let Some(gathered) = gathered {
+            evaluation.decision.context = gathered.uses;
+        }
         if evaluation.route == Route::Pause {
             // The guard pauses this stage's consumer; the message waits.
             self.inner.guard.nudge();

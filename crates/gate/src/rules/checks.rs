@@ -22,6 +22,7 @@ pub(crate) const RULES: &[Rule] = &[
     date_in_future,
     opening_hours,
     party_size,
+    context,
     confidence,
     irreversible,
     super::evidence::evidence_in_source,
@@ -39,6 +40,7 @@ pub(super) fn check(rule: &str, effect: Effect, detail: impl Into<String>) -> Op
             detail: detail.into(),
         },
         effect,
+        offers: Vec::new(),
     })
 }
 
@@ -247,4 +249,79 @@ fn spot_check(policy: &Policy, facts: &Facts<'_>) -> Option<Check> {
         );
     }
     check("spot_check", Effect::Pass, "not sampled")
+}
+
+/// The context providers' answers: one that could not be had stops the
+/// execution for a person (never act on what could not be checked); a
+/// check that fails asks the user again, offering the alternatives the
+/// answer lists. Not run when no context was gathered (offline evals).
+fn context(policy: &Policy, facts: &Facts<'_>) -> Option<Check> {
+    let answers = facts.context?;
+    if answers.is_empty() {
+        return None;
+    }
+    let mut unavailable = Vec::new();
+    let mut ask: Vec<String> = Vec::new();
+    let mut offers: Vec<String> = Vec::new();
+    let mut details = Vec::new();
+    for (name, answer) in answers {
+        let value = match answer {
+            Ok(value) => value,
+            Err(why) => {
+                unavailable.push(format!("{name} could not be checked ({why})"));
+                continue;
+            }
+        };
+        for check in policy.rules.context_checks.iter().filter(|c| &c.context == name) {
+            match value.get(&check.ok).and_then(Value::as_bool) {
+                Some(true) => details.push(format!("{name}: {} holds", check.ok)),
+                Some(false) => {
+                    let offered: Vec<String> = check
+                        .offer
+                        .as_deref()
+                        .and_then(|o| value.get(o))
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(sluice_core::template::scalar)
+                        .collect();
+                    details.push(format!(
+                        "{name}: {} is false; asking for {} again{}",
+                        check.ok,
+                        check.ask.join(", "),
+                        if offered.is_empty() {
+                            String::new()
+                        } else {
+                            format!(", offering {}", offered.join(", "))
+                        }
+                    ));
+                    for field in &check.ask {
+                        if !ask.contains(field) {
+                            ask.push(field.clone());
+                        }
+                    }
+                    offers.extend(offered);
+                }
+                None => unavailable.push(format!(
+                    "{name}'s answer has no boolean {:?}",
+                    check.ok
+                )),
+            }
+        }
+    }
+    let (effect, detail) = if !unavailable.is_empty() {
+        (Effect::Review, unavailable.join("; "))
+    } else if !ask.is_empty() {
+        (Effect::Clarify(ask), details.join("; "))
+    } else {
+        let detail = if details.is_empty() {
+            "context gathered".to_owned()
+        } else {
+            details.join("; ")
+        };
+        (Effect::Pass, detail)
+    };
+    let mut found = check("context", effect, detail)?;
+    found.offers = offers;
+    Some(found)
 }

@@ -11,7 +11,10 @@ use sluice_core::workflow::GateSpec;
 pub struct GateRules {
     /// Contract fields that must be present (`required = [...]`).
     pub required: Vec<String>,
-    /// Party-size limits (`party_size = { min, max }`).
+    /// Party-size limits (`party_size = { min, max     /// What each context provider's answer must say before the request
+    /// goes ahead (`[gate.rules.context_checks.<provider>]`).
+    pub context_checks: Vec<ContextCheck>,
+}`).
     pub party_size: Option<PartySize>,
     /// Opening hours (`opening_hours = { open = "HH:MM", close = "HH:MM" }`).
     pub opening_hours: Option<OpeningHours>,
@@ -52,6 +55,22 @@ pub struct OpeningHours {
     pub close: NaiveTime,
 }
 
+/// `[gate.rules.context_checks.<provider>]`: a boolean of the provider's
+/// answer that must be true (`ok`); when false the user is asked for `ask`
+/// again, offered the strings of the answer's `offer` list (the nearest
+/// free times when a slot is full).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContextCheck {
+    /// The provider (`[[context]] name`).
+    pub context: String,
+    /// The answer's boolean field that must be true.
+    pub ok: String,
+    /// The contract fields asked for again when it is false.
+    pub ask: Vec<String>,
+    /// The answer's list of alternatives, if it has one.
+    pub offer: Option<String>,
+}
+
 impl OpeningHours {
     /// Whether a booking may start at `t`.
     pub fn contains(&self, t: NaiveTime) -> bool {
@@ -89,6 +108,7 @@ impl GateRules {
                     let source = strings("evidence_in_source.source", source)?;
                     rules.evidence_in_source = Some(EvidenceRule { evidence, source });
                 }
+                "context_checks" => rules.context_checks = context_checks(value)?,
                 other => return Err(format!("unknown gate rule {other:?}")),
             }
         }
@@ -132,4 +152,50 @@ fn opening_hours(value: &toml::Value) -> Result<OpeningHours, String> {
         open: time("open")?,
         close: time("close")?,
     })
+}
+
+fn context_checks(value: &toml::Value) -> Result<Vec<ContextCheck>, String> {
+    let table = value
+        .as_table()
+        .ok_or("gate.rules.context_checks must be a table of providers")?;
+    let mut checks = Vec::new();
+    for (context, check) in table {
+        let key = |k: &str| format!("gate.rules.context_checks.{context}.{k}");
+        let known = ["ok", "ask", "offer"];
+        if let Some(other) = check
+            .as_table()
+            .ok_or_else(|| format!("gate.rules.context_checks.{context} must be a table"))?
+            .keys()
+            .find(|k| !known.contains(&k.as_str()))
+        {
+            return Err(format!("unknown key {}", key(other)));
+        }
+        let ok = check
+            .get("ok")
+            .and_then(toml::Value::as_str)
+            .ok_or_else(|| format!("{} must name a boolean field of the answer", key("ok")))?
+            .to_owned();
+        let ask = match check.get("ask") {
+            Some(v) => strings(&format!("context_checks.{context}.ask"), v)?,
+            None => Vec::new(),
+        };
+        if ask.is_empty() {
+            return Err(format!("{} must list the fields to ask for again", key("ask")));
+        }
+        let offer = match check.get("offer") {
+            Some(v) => Some(
+                v.as_str()
+                    .ok_or_else(|| format!("{} must name a list of the answer", key("offer")))?
+                    .to_owned(),
+            ),
+            None => None,
+        };
+        checks.push(ContextCheck {
+            context: context.clone(),
+            ok,
+            ask,
+            offer,
+        });
+    }
+    Ok(checks)
 }

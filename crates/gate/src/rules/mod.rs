@@ -42,7 +42,7 @@ use chrono_tz::Tz;
 use sluice_core::WorkflowSpec;
 use sluice_core::pipeline::{GateDecision, Interpretation, RuleResult, Verdict};
 
-pub use config::{EvidenceRule, GateRules, OpeningHours, PartySize};
+pub use config::{ContextCheck, EvidenceRule, GateRules, OpeningHours, PartySize};
 
 /// A workflow compiled for the gate: its spec, rules and timezone.
 #[derive(Debug, Clone)]
@@ -63,6 +63,16 @@ impl Policy {
             reason,
         };
         let rules = GateRules::from_spec(&spec.gate).map_err(fail)?;
+        if let Some(check) = rules
+            .context_checks
+            .iter()
+            .find(|c| !spec.context.iter().any(|p| p.name == c.context))
+        {
+            return Err(fail(format!(
+                "gate.rules.context_checks.{0}: no [[context]] named {0:?}",
+                check.context
+            )));
+        }
         let timezone: Tz = spec
             .timezone
             .parse()
@@ -106,6 +116,10 @@ pub struct Facts<'a> {
     /// Where the execution falls in [0, 1) for spot-check sampling: from
     /// its id (see [`sample_of`]), so a redelivery samples the same way.
     pub sample: f64,
+    /// The context providers' answers by name (`None`: unavailable), or
+    /// `None` when none was gathered (offline evals, a reviewer's
+    /// correction): then the context checks are not run.
+    pub context: Option<&'a std::collections::BTreeMap<String, Result<serde_json::Value, String>>>,
 }
 
 /// The spot-check position of `execution` in [0, 1): its id's first 64
@@ -172,6 +186,8 @@ fn below_review(policy: &Policy, confidence: f64) -> bool {
 pub(crate) struct Check {
     result: RuleResult,
     effect: Effect,
+    /// What the user may pick instead, offered with a clarification.
+    offers: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -238,6 +254,14 @@ pub fn evaluate(policy: &Policy, facts: &Facts<'_>) -> Evaluation {
             }
         }
     }
+    let mut offers: Vec<String> = Vec::new();
+    if route == Route::Clarify {
+        for offer in checks.iter().flat_map(|c| &c.offers) {
+            if !offers.contains(offer) {
+                offers.push(offer.clone());
+            }
+        }
+    }
     let summary = summary(route, &checks, &missing);
     let action = matches!(route, Route::Auto | Route::Review | Route::Exception)
         .then(|| policy.action(facts.interpretation).map(str::to_owned))
@@ -253,6 +277,8 @@ pub fn evaluate(policy: &Policy, facts: &Facts<'_>) -> Evaluation {
                 Vec::new()
             },
             summary,
+            offers,
+            context: Vec::new(),
         },
         route,
     }

@@ -41,6 +41,7 @@ fn run_with(policy: &Policy, i: &Interpretation, switched_off: Option<&str>) -> 
         now: now(),
         switched_off,
         sample: 0.5,
+        context: None,
     };
     evaluate(policy, &facts)
 }
@@ -172,6 +173,7 @@ fn sources_not_feeding_the_workflow_are_rejected() {
         now: now(),
         switched_off: None,
         sample: 0.5,
+        context: None,
     };
     let e = evaluate(&policy(), &facts);
     assert_eq!(e.route, Route::Reject);
@@ -238,6 +240,7 @@ fn spot_checks_send_the_sampled_share_of_auto_decisions_to_review() {
             now: now(),
             switched_off: None,
             sample,
+            context: None,
         };
         evaluate(&p, &facts)
     };

@@ -39,6 +39,7 @@ fn routed(evidence: Value) -> (Route, String) {
         now: Utc::now(),
         switched_off: None,
         sample: 0.5,
+        context: None,
     };
     let e = evaluate(&policy(), &facts);
     let detail = e

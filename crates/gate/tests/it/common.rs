@@ -1,6 +1,8 @@
 //! Shared set-up: a provisioned prefix, a ledger, the gate running in-process.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -21,10 +23,61 @@ pub fn frozen_now() -> DateTime<Utc> {
     "2026-11-23T17:00:00Z".parse().unwrap()
 }
 
+/// The booking system's availability API as the gate sees it: real HTTP,
+/// answering what the test sets, after the delay the test sets.
+#[derive(Clone)]
+pub struct Availability {
+    pub url: String,
+    answer: Arc<Mutex<(Value, Duration)>>,
+    calls: Arc<AtomicUsize>,
+}
+
+impl Availability {
+    async fn start() -> Self {
+        let answer = Arc::new(Mutex::new((
+            json!({ "available": true, "alternatives": [] }),
+            Duration::ZERO,
+        )));
+        let calls = Arc::new(AtomicUsize::new(0));
+        let state = (answer.clone(), calls.clone());
+        let app = axum::Router::new()
+            .route(
+                "/availability",
+                axum::routing::get(
+                    |axum::extract::State((answer, calls)): axum::extract::State<(
+                        Arc<Mutex<(Value, Duration)>>,
+                        Arc<AtomicUsize>,
+                    )>| async move {
+                        calls.fetch_add(1, Ordering::SeqCst);
+                        let (value, delay) = answer.lock().unwrap().clone();
+                        tokio::time::sleep(delay).await;
+                        axum::Json(value)
+                    },
+                ),
+            )
+            .with_state(state);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Self { url, answer, calls }
+    }
+
+    /// Answers `value` from now on, after `delay`.
+    pub fn answer(&self, value: Value, delay: Duration) {
+        *self.answer.lock().unwrap() = (value, delay);
+    }
+
+    /// Requests taken so far.
+    pub fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+}
+
 pub struct Env {
     pub nats: TestNats,
     pub bus: Bus,
     pub ledger: TestLedger,
+    pub availability: Availability,
     _db: TestDb,
     shutdown: CancellationToken,
     task: Option<JoinHandle<Result<(), sluice_gate::Error>>>,
@@ -77,6 +130,7 @@ impl Env {
         bus.provision(&topology()).await.unwrap();
         let db = TestDb::new().await.unwrap();
         let ledger = TestLedger::start(&db).await.unwrap();
+        let availability = Availability::start().await;
         let mut options = Options {
             workflows_dir,
             http_listen: None,
@@ -93,6 +147,13 @@ impl Env {
         };
         options.nats.url = nats.url.clone();
         options.nats.prefix = nats.subjects.prefix().to_owned();
+        options.context_urls.insert(
+            "availability".into(),
+            format!(
+                "{}/availability?date={{date}}&time={{time}}&party_size={{party_size}}",
+                availability.url
+            ),
+        );
         let service = Service::new(options)
             .await
             .unwrap()
@@ -103,6 +164,7 @@ impl Env {
             nats,
             bus,
             ledger,
+            availability,
             _db: db,
             shutdown,
             task: Some(task),

@@ -4,6 +4,7 @@
 
 mod bad_input;
 mod common;
+mod context;
 mod drift;
 mod idempotency;
 mod routing;

@@ -144,10 +144,10 @@ impl Notifier {
         };
         let text = match ctx.kind {
             Kind::Confirmation => render::confirmation(template, &ctx.envelope),
-            Kind::Clarification => {
-                let missing = ctx.envelope.decision.as_ref().map(|d| d.missing.as_slice());
-                render::question(missing.unwrap_or_default())
-            }
+            Kind::Clarification => match &ctx.envelope.decision {
+                Some(d) => render::question_with_offers(&d.missing, &d.offers),
+                None => render::question(&[]),
+            },
         };
         let Some(to) = recipient(&ctx.envelope, channel.recipient_field()) else {
             return self.failed(&ctx, "no recipient in the contract").await;

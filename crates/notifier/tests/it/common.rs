@@ -228,6 +228,8 @@ pub fn booked() -> Envelope {
         rules: Vec::new(),
         missing: Vec::new(),
         summary: "auto".into(),
+        offers: Vec::new(),
+        context: Vec::new(),
     };
     let mut e = base(contract, decision);
     e.actions.push(ActionRecord {
@@ -252,6 +254,8 @@ pub fn clarification() -> Envelope {
         rules: Vec::new(),
         missing: vec!["party_size".into()],
         summary: "clarify: need party_size".into(),
+        offers: Vec::new(),
+        context: Vec::new(),
     };
     base(contract, decision)
 }

@@ -82,6 +82,7 @@ pub fn check(
         switched_off: None,
         // A person is already looking: never sampled for a spot check.
         sample: 1.0,
+        context: None,
     };
     let evaluation = rules::evaluate(&workflow.policy, &facts);
     errors.extend(

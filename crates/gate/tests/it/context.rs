@@ -1,0 +1,139 @@
+//! Context before a decision: the reservation workflow asks the booking
+//! system's availability API (a real HTTP stand-in) before it lets a
+//! booking through. A full slot is a clarification offering the nearest
+//! free times; a provider that does not answer falls back to an answer no
+//! older than its bound, and past that (or with none) a person decides.
+//! Whatever was used is recorded with the decision.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use sluice_core::pipeline::{GateDecision, Verdict};
+use sluice_core::{Stage, State};
+
+use crate::common::{Env, contract, edited_workflows, envelope};
+
+fn decision(journal: &[sluice_ledger::JournalEntry]) -> GateDecision {
+    let entry = journal
+        .iter()
+        .find(|e| e.to_state == "GATE_DECIDED")
+        .expect("GATE_DECIDED journalled");
+    serde_json::from_value(entry.detail.clone().expect("detail")).expect("a GateDecision")
+}
+
+fn at(time: &str, party: u32) -> sluice_core::Envelope {
+    let mut c = contract();
+    c["time"] = json!(time);
+    c["party_size"] = json!(party);
+    envelope("A table, please", c, 0.95, "create_booking")
+}
+
+#[tokio::test]
+async fn a_full_slot_asks_again_offering_the_nearest_free_times() {
+    let env = Env::start().await;
+    env.availability.answer(
+        json!({ "available": false, "alternatives": ["20:30", "21:30", "20:00"] }),
+        Duration::ZERO,
+    );
+    let e = at("21:00", 4);
+    env.submit(&e).await;
+    let journal = env.wait_for(&e, State::ClarificationRequested).await;
+    let d = decision(&journal);
+    assert_eq!(d.verdict, Verdict::Clarify);
+    assert_eq!(d.missing, ["time"]);
+    assert_eq!(d.offers, ["20:30", "21:30", "20:00"]);
+    let rule = d.rules.iter().find(|r| r.rule == "context").expect("context rule");
+    assert!(!rule.passed && rule.detail.contains("offering 20:30"), "{rule:?}");
+    // What was asked, from where and how fresh, is on the record.
+    let used = &d.context[0];
+    assert_eq!(used.name, "availability");
+    assert_eq!(used.from, format!("{}/availability", env.availability.url));
+    assert!(!used.stale && !used.cached && used.fetched_at.is_some(), "{used:?}");
+    assert_eq!(used.value.as_ref().map(|v| v["available"].clone()), Some(Value::Bool(false)));
+    // Nothing goes to the executor; the question goes to the notifier with
+    // the offers on the envelope.
+    assert!(env.stage_messages(Stage::Execute).await.is_empty());
+    let notify = env.stage_messages(Stage::Notify).await;
+    assert_eq!(notify.len(), 1);
+    let offered = notify[0].decision.as_ref().map(|d| d.offers.clone());
+    assert_eq!(offered.unwrap_or_default(), ["20:30", "21:30", "20:00"]);
+    env.stop().await;
+}
+
+#[tokio::test]
+async fn an_unanswered_lookup_uses_a_recent_answer_then_stops_for_a_person() {
+    // Asked every time (fresh_for_s = 0), a 300 ms limit, no retry, and an
+    // old answer is good for three seconds.
+    let workflows = edited_workflows(|text| {
+        text.replace("timeout_ms = 1500\nretries = 1", "timeout_ms = 300\nretries = 0")
+            .replace("fresh_for_s = 5", "fresh_for_s = 0")
+            .replace("max_stale_s = 600", "max_stale_s = 3")
+    });
+    let env = Env::start_with(workflows).await;
+
+    // Answered: booked automatically.
+    let first = at("20:00", 2);
+    env.submit(&first).await;
+    env.wait_for(&first, State::AutoActionPending).await;
+
+    // The provider now hangs. The same slot within the bound: the recent
+    // answer is used, marked stale, and the booking goes ahead.
+    env.availability.answer(
+        json!({ "available": true, "alternatives": [] }),
+        Duration::from_secs(5),
+    );
+    let second = at("20:00", 2);
+    env.submit(&second).await;
+    let journal = env.wait_for(&second, State::AutoActionPending).await;
+    let used = decision(&journal).context.remove(0);
+    assert!(used.stale, "{used:?}");
+    assert!(
+        used.error.as_deref().unwrap_or_default().contains("300 ms"),
+        "{used:?}"
+    );
+
+    // Another slot has no earlier answer: review, with the reason.
+    let other = at("21:30", 2);
+    env.submit(&other).await;
+    let journal = env.wait_for(&other, State::HumanReviewPending).await;
+    let d = decision(&journal);
+    let rule = d.rules.iter().find(|r| r.rule == "context").expect("context rule");
+    assert!(
+        !rule.passed && rule.detail.contains("availability could not be checked"),
+        "{rule:?}"
+    );
+
+    // Past the bound the old answer is no good either.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let late = at("20:00", 2);
+    env.submit(&late).await;
+    env.wait_for(&late, State::HumanReviewPending).await;
+
+    // Only the first and second went to the executor.
+    let executed: Vec<_> = env
+        .stage_messages(Stage::Execute)
+        .await
+        .into_iter()
+        .map(|e| e.execution_id)
+        .collect();
+    assert_eq!(executed.len(), 2, "{executed:?}");
+    assert!(executed.contains(&first.execution_id) && executed.contains(&second.execution_id));
+    assert!(env.availability.calls() >= 4);
+    env.stop().await;
+}
+
+#[tokio::test]
+async fn a_fresh_answer_is_reused_without_asking_again() {
+    let env = Env::start().await;
+    let first = at("19:00", 3);
+    env.submit(&first).await;
+    env.wait_for(&first, State::AutoActionPending).await;
+    let asked = env.availability.calls();
+    let second = at("19:00", 3);
+    env.submit(&second).await;
+    let journal = env.wait_for(&second, State::AutoActionPending).await;
+    let used = decision(&journal).context.remove(0);
+    assert!(used.cached && !used.stale, "{used:?}");
+    assert_eq!(env.availability.calls(), asked, "no second request");
+    env.stop().await;
+}
