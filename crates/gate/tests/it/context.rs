@@ -137,3 +137,74 @@ async fn a_fresh_answer_is_reused_without_asking_again() {
     assert_eq!(env.availability.calls(), asked, "no second request");
     env.stop().await;
 }
+
+/// A postgres provider reads one row of a target database as JSON, read
+/// only: a query that would change anything (here, advance a sequence) is
+/// refused by the database, so the provider is unavailable, never a writer.
+#[tokio::test]
+async fn a_postgres_provider_reads_one_row_and_cannot_write() -> anyhow::Result<()> {
+    use sluice_core::workflow::{ContextKind, ContextSpec};
+    use sluice_gate::context::Contexts;
+
+    let db = sluice_testkit::TestDb::new().await?;
+    let pool = db.pool().await?;
+    sqlx::query("CREATE TABLE accounts (account_id text PRIMARY KEY, industry text, employees int)")
+        .execute(&pool)
+        .await?;
+    sqlx::query("INSERT INTO accounts VALUES ('acc-1', 'software', 120)")
+        .execute(&pool)
+        .await?;
+    sqlx::query("CREATE SEQUENCE counter").execute(&pool).await?;
+    let spec = |name: &str, query: &str| ContextSpec {
+        name: name.into(),
+        kind: ContextKind::Postgres,
+        url: None,
+        query: Some(query.into()),
+        params: vec!["{account_id}".into()],
+        timeout_ms: 2_000,
+        retries: 0,
+        fresh_for_s: 0,
+        max_stale_s: 0,
+    };
+    let specs = vec![
+        spec(
+            "account",
+            "SELECT industry, employees FROM accounts WHERE account_id = $1",
+        ),
+        spec(
+            "sneaky",
+            "SELECT nextval('counter') AS n WHERE $1 IS NOT NULL",
+        ),
+    ];
+    let databases = ["account", "sneaky"]
+        .map(|n| (n.to_owned(), db.url.clone()))
+        .into();
+    let contexts = Contexts::new([("crm", specs.as_slice())], &Default::default(), &databases)?;
+    let gathered = contexts
+        .gather("crm", &json!({ "account_id": "acc-1" }))
+        .await;
+    assert_eq!(
+        gathered.values["account"].as_ref().ok(),
+        Some(&json!({ "industry": "software", "employees": 120 }))
+    );
+    assert_eq!(gathered.uses[0].from, "postgres:account");
+    let refused = gathered.values["sneaky"].as_ref().err().cloned().unwrap_or_default();
+    assert!(refused.contains("read-only"), "{refused}");
+    let advanced: bool = sqlx::query_scalar("SELECT is_called FROM counter")
+        .fetch_one(&pool)
+        .await?;
+    assert!(!advanced, "the sequence was not advanced");
+
+    // A row that does not exist is an empty answer, not a failure.
+    let none = contexts
+        .gather("crm", &json!({ "account_id": "acc-404" }))
+        .await;
+    assert_eq!(none.values["account"].as_ref().ok(), Some(&json!({})));
+    // A postgres provider without a database cannot be set up.
+    let err = Contexts::new([("crm", specs.as_slice())], &Default::default(), &Default::default())
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("SLUICE_CONTEXT_DATABASES__ACCOUNT"), "{err}");
+    Ok(())
+}
