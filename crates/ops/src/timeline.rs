@@ -155,6 +155,8 @@ pub fn facts(to: &str, detail: Option<&Value>) -> Vec<Fact> {
     facts.text("action", &d["action"]);
     gate_rules(&mut facts, &d["rules"]);
     facts.list("missing", &d["missing"]);
+    facts.list("offered", &d["offers"]);
+    context_used(&mut facts, &d["context"]);
     facts.text("why", &d["summary"]);
     facts.text("idempotency_key", &d["key"]);
     facts.text("external_id", &d["external_id"]);
@@ -168,6 +170,30 @@ pub fn facts(to: &str, detail: Option<&Value>) -> Vec<Fact> {
     facts.text("target", &d["target"]);
     facts.text("reason", &d["reason"]);
     facts.0
+}
+
+/// Each context answer the gate decided on: where from, how old, and
+/// whether it was cached, stale or missing.
+fn context_used(facts: &mut Facts, context: &Value) {
+    for used in context.as_array().into_iter().flatten() {
+        let name = used["name"].as_str().unwrap_or("context");
+        let from = used["from"].as_str().unwrap_or("?");
+        let error = used["error"].as_str().unwrap_or("no answer");
+        let line = if used["value"].is_null() {
+            format!("{name} unavailable from {from}: {error}")
+        } else {
+            let age = used["age_s"].as_u64().unwrap_or(0);
+            let how = if used["stale"] == Value::Bool(true) {
+                format!(", stale ({error})")
+            } else if used["cached"] == Value::Bool(true) {
+                ", cached".to_owned()
+            } else {
+                String::new()
+            };
+            format!("{name} from {from}, {age}s old{how}")
+        };
+        facts.push("context", line);
+    }
 }
 
 /// Failed rules by name and finding; a count when all passed.
@@ -291,5 +317,28 @@ mod tests {
             ]
         );
         assert_eq!(named(&facts("NOTIFIED", None)), ["sent=yes"]);
+    }
+
+    #[test]
+    fn the_context_a_decision_used_is_shown_with_its_age() {
+        let gate = json!({
+            "verdict": "clarify", "missing": ["time"], "offers": ["19:30", "20:30"],
+            "context": [
+                { "name": "availability", "from": "http://booking/availability",
+                  "age_s": 3, "cached": false, "stale": true, "error": "no answer within 1500 ms",
+                  "value": { "available": false } },
+                { "name": "account", "from": "postgres:account", "error": "database: timeout" },
+            ],
+        });
+        assert_eq!(
+            named(&facts("GATE_DECIDED", Some(&gate))),
+            [
+                "verdict=clarify",
+                "missing=time",
+                "offered=19:30, 20:30",
+                "context=availability from http://booking/availability, 3s old, stale (no answer within 1500 ms)",
+                "context=account unavailable from postgres:account: database: timeout",
+            ]
+        );
     }
 }
