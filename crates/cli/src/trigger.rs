@@ -37,7 +37,11 @@ pub struct TriggerArgs {
     #[arg(long)]
     pub key: Option<String>,
     /// Ingest's HTTP API.
-    #[arg(long, env = "SLUICE_INGEST_URL", default_value = "http://127.0.0.1:8080")]
+    #[arg(
+        long,
+        env = "SLUICE_INGEST_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
     pub ingest_url: String,
 }
 
@@ -61,7 +65,9 @@ pub async fn run(
     let base = args.ingest_url.trim_end_matches('/');
     let url = format!("{base}/v1/workflows/{}/trigger", args.workflow);
     let http = reqwest::Client::builder()
-        .timeout(Duration::from_millis(config.connect_timeout_ms.max(1_000) * 2))
+        .timeout(Duration::from_millis(
+            config.connect_timeout_ms.max(1_000) * 2,
+        ))
         .build()?;
     let mut request = http
         .post(&url)
@@ -170,13 +176,19 @@ mod tests {
     fn the_same_input_is_the_same_key_however_it_is_written() -> anyhow::Result<()> {
         let a: Value = serde_json::from_str(r#"{"id": "1", "text": "hi"}"#)?;
         let b: Value = serde_json::from_str("{\"text\":\"hi\",\n \"id\":\"1\"}")?;
-        assert_eq!(default_key("reservation", &a), default_key("reservation", &b));
+        assert_eq!(
+            default_key("reservation", &a),
+            default_key("reservation", &b)
+        );
         assert_ne!(
             default_key("reservation", &a),
             default_key("crm-enrichment", &a)
         );
         let other: Value = serde_json::from_str(r#"{"id": "2", "text": "hi"}"#)?;
-        assert_ne!(default_key("reservation", &a), default_key("reservation", &other));
+        assert_ne!(
+            default_key("reservation", &a),
+            default_key("reservation", &other)
+        );
         Ok(())
     }
 
@@ -190,7 +202,11 @@ mod tests {
         let err = refused(reqwest::StatusCode::UNPROCESSABLE_ENTITY, &body, None);
         assert_eq!(err.exit_code(), crate::error::EXIT_USAGE);
         assert!(err.to_string().contains("/text: is required"), "{err}");
-        let limited = refused(reqwest::StatusCode::TOO_MANY_REQUESTS, &json!({}), Some("3"));
+        let limited = refused(
+            reqwest::StatusCode::TOO_MANY_REQUESTS,
+            &json!({}),
+            Some("3"),
+        );
         assert!(limited.to_string().contains("retry after 3 s"), "{limited}");
         let unknown = refused(reqwest::StatusCode::NOT_FOUND, &json!({}), None);
         assert_eq!(unknown.exit_code(), crate::error::EXIT_NOT_FOUND);

@@ -158,18 +158,19 @@ impl Contexts {
                 tracing::warn!(context = %provider.spec.name, error = ?used.error,
                     "context unavailable: the execution goes to review");
             }
-            let value = value.ok_or_else(|| {
-                used.error
-                    .clone()
-                    .unwrap_or_else(|| "no answer".to_owned())
-            });
+            let value =
+                value.ok_or_else(|| used.error.clone().unwrap_or_else(|| "no answer".to_owned()));
             gathered.values.insert(provider.spec.name.clone(), value);
             gathered.uses.push(used);
         }
         gathered
     }
 
-    async fn lookup(&self, provider: &Provider, fields: &Map<String, Value>) -> (Option<Value>, ContextUse) {
+    async fn lookup(
+        &self,
+        provider: &Provider,
+        fields: &Map<String, Value>,
+    ) -> (Option<Value>, ContextUse) {
         let spec = &provider.spec;
         let mut used = ContextUse {
             name: spec.name.clone(),
@@ -190,11 +191,11 @@ impl Contexts {
         };
         let key = format!("{}\n{}", spec.name, request.key());
         let cached = self.cached(&key);
-        if let Some(entry) = &cached {
-            if entry.fetched.elapsed() < Duration::from_secs(spec.fresh_for_s) {
-                used.cached = true;
-                return (Some(entry.value.clone()), answered(used, entry));
-            }
+        if let Some(entry) = &cached
+            && entry.fetched.elapsed() < Duration::from_secs(spec.fresh_for_s)
+        {
+            used.cached = true;
+            return (Some(entry.value.clone()), answered(used, entry));
         }
         match self.fetch(provider, &request).await {
             Ok(value) => {
@@ -361,15 +362,14 @@ impl Target {
             Target::Http { url } => {
                 let base = url.split(['?', '#']).next().unwrap_or_default();
                 match url::Url::parse(base) {
-                    Ok(parsed) => format!(
-                        "{}://{}{}",
-                        parsed.scheme(),
-                        parsed.host_str().unwrap_or_default(),
-                        parsed
-                            .port()
-                            .map(|p| format!(":{p}"))
-                            .unwrap_or_default()
-                    ) + parsed.path(),
+                    Ok(parsed) => {
+                        format!(
+                            "{}://{}{}",
+                            parsed.scheme(),
+                            parsed.host_str().unwrap_or_default(),
+                            parsed.port().map(|p| format!(":{p}")).unwrap_or_default()
+                        ) + parsed.path()
+                    }
                     Err(_) => "http".to_owned(),
                 }
             }
@@ -380,17 +380,16 @@ impl Target {
 
 /// The first row of `query` as a JSON object, read-only.
 async fn read(pool: &PgPool, query: &str, params: &[String]) -> Result<Value, String> {
-    let mut tx = pool
-        .begin()
-        .await
-        .map_err(|e| format!("database: {e}"))?;
+    let mut tx = pool.begin().await.map_err(|e| format!("database: {e}"))?;
     sqlx::query("SET TRANSACTION READ ONLY")
         .execute(&mut *tx)
         .await
         .map_err(|e| format!("database: {e}"))?;
-    // The row as one jsonb value, whatever its columns' types.
+    // The row as one jsonb value, whatever its columns' types. The query is
+    // the workflow's own declaration (reviewed like code, never request
+    // data: those are bound as parameters), and it runs read-only.
     let wrapped = format!("SELECT to_jsonb(t) FROM ({query}) AS t LIMIT 1");
-    let mut q = sqlx::query_scalar::<_, Value>(&wrapped);
+    let mut q = sqlx::query_scalar::<_, Value>(sqlx::AssertSqlSafe(wrapped));
     for p in params {
         q = q.bind(p);
     }
@@ -445,7 +444,10 @@ mod tests {
             url,
             "http://booking:8090/availability?date=2026-12-03&time=20%3A00&name=Ana+%26+Bo"
         );
-        assert_eq!(p.target.from("availability"), "http://booking:8090/availability");
+        assert_eq!(
+            p.target.from("availability"),
+            "http://booking:8090/availability"
+        );
         let partial = json!({ "date": "2026-12-03" });
         let missing = p.request(partial.as_object().unwrap_or(&Map::new()));
         assert_eq!(missing.err().as_deref(), Some("time"));

@@ -102,8 +102,7 @@ impl Service {
             self.ledger,
             (switches, guard.handle()),
             conversations,
-            self.policies,
-            self.contexts,
+            (self.policies, self.contexts),
             self.clock,
             drift,
         );

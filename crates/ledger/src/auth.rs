@@ -61,12 +61,12 @@ impl FromStr for Role {
             Role::Trigger,
         ]
         .into_iter()
-            .find(|role| role.as_str() == s)
-            .ok_or_else(|| {
-                Error::Config(format!(
-                    "unknown role {s:?}: use service, reviewer, sre, admin or trigger"
-                ))
-            })
+        .find(|role| role.as_str() == s)
+        .ok_or_else(|| {
+            Error::Config(format!(
+                "unknown role {s:?}: use service, reviewer, sre, admin or trigger"
+            ))
+        })
     }
 }
 

@@ -137,7 +137,8 @@ async fn fits(
 fn nearest(time: NaiveTime) -> Vec<NaiveTime> {
     let minutes = |h: u32, m: u32| h * 60 + m;
     let asked = minutes(time.hour(), time.minute());
-    let mut slots: Vec<u32> = (minutes(FIRST_SLOT.0, FIRST_SLOT.1)..=minutes(LAST_SLOT.0, LAST_SLOT.1))
+    let mut slots: Vec<u32> = (minutes(FIRST_SLOT.0, FIRST_SLOT.1)
+        ..=minutes(LAST_SLOT.0, LAST_SLOT.1))
         .step_by(STEP_MINUTES as usize)
         .filter(|m| *m != asked)
         .collect();

@@ -47,7 +47,9 @@ pub(super) async fn spawn_pipeline(
         // service this stack started.
         context_urls: [(
             "availability".to_owned(),
-            format!("{booking_url}/availability?date={{date}}&time={{time}}&party_size={{party_size}}"),
+            format!(
+                "{booking_url}/availability?date={{date}}&time={{time}}&party_size={{party_size}}"
+            ),
         )]
         .into(),
         ..Default::default()

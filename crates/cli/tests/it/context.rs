@@ -9,8 +9,8 @@ use serde_json::json;
 use crate::stack::{Env, whatsapp};
 
 #[tokio::test]
-async fn a_full_slot_is_a_question_with_the_nearest_free_times_and_no_booking()
--> anyhow::Result<()> {
+async fn a_full_slot_is_a_question_with_the_nearest_free_times_and_no_booking() -> anyhow::Result<()>
+{
     let env = Env::start(Duration::from_secs(60)).await?;
     // A slot with room: booked, and the booking tells us which day
     // "tomorrow" was.

@@ -21,6 +21,6 @@ mod provision;
 mod review;
 mod stack;
 mod switch;
-mod trigger;
 mod trace;
+mod trigger;
 mod upgrade;

@@ -15,8 +15,9 @@ const TOKEN: &str = "operator-token-0123456789";
 #[tokio::test]
 async fn a_manual_trigger_books_once_however_often_it_is_run() -> anyhow::Result<()> {
     let env = Env::start(Duration::from_secs(60)).await?;
-    let dir = tempfile::tempdir()?;
-    let input = dir.path().join("request.json");
+    let dir = std::env::temp_dir().join(sluice_testkit::unique_token());
+    std::fs::create_dir_all(&dir)?;
+    let input = dir.join("request.json");
     let message = whatsapp(
         "manual.1",
         "34600000077",
@@ -45,13 +46,16 @@ async fn a_manual_trigger_books_once_however_often_it_is_run() -> anyhow::Result
     // same execution and no second booking.
     let second: Value = serde_json::from_str(&ok(&env.sluice_as(Some(TOKEN), &args).await))?;
     assert_eq!(second["key"], first["key"], "{second}");
-    assert_eq!(second["accepted"]["executions"][0]["execution_id"], id.as_str());
+    assert_eq!(
+        second["accepted"]["executions"][0]["execution_id"],
+        id.as_str()
+    );
     let view = env.execution(&id).await?;
     assert_eq!(view["journal"][0]["detail"]["via"], "manual", "{view}");
     assert_eq!(env.bookings().await?["total"], 1);
 
     // Input that the source's schema refuses: a usage error naming it.
-    let bad = dir.path().join("bad.json");
+    let bad = dir.join("bad.json");
     std::fs::write(&bad, r#"{"id": "manual.2"}"#)?;
     let mut refused = args;
     refused[3] = bad.to_str().unwrap_or_default();
@@ -62,7 +66,12 @@ async fn a_manual_trigger_books_once_however_often_it_is_run() -> anyhow::Result
     // No token: refused before anything is sent.
     let out = env.sluice(&args).await;
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("SLUICE_LEDGER_TOKEN"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("SLUICE_LEDGER_TOKEN"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(env.bookings().await?["total"], 1);
+    std::fs::remove_dir_all(&dir)?;
     env.stop().await
 }

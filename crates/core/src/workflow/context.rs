@@ -78,10 +78,7 @@ impl ContextSpec {
             ));
         }
         if self.timeout_ms == 0 || self.timeout_ms > 60_000 {
-            return Err(format!(
-                "context {}: timeout_ms must be 1-60000",
-                self.name
-            ));
+            return Err(format!("context {}: timeout_ms must be 1-60000", self.name));
         }
         match self.kind {
             ContextKind::Http => {
@@ -168,8 +165,8 @@ mod tests {
         let err = parse("name = \"a\"\nkind = \"postgres\"\nquery = \"DELETE FROM accounts\"")
             .expect_err("write");
         assert!(err.contains("SELECT"), "{err}");
-        let err = parse("name = \"Bad Name\"\nkind = \"http\"\nurl = \"http://x\"")
-            .expect_err("name");
+        let err =
+            parse("name = \"Bad Name\"\nkind = \"http\"\nurl = \"http://x\"").expect_err("name");
         assert!(err.contains("a-z"), "{err}");
     }
 }

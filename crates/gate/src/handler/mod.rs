@@ -68,8 +68,7 @@ impl Gate {
         ledger: LedgerClient,
         (switches, guard): (Switches, GuardHandle),
         conversations: Conversations,
-        policies: Vec<Policy>,
-        contexts: Contexts,
+        (policies, contexts): (Vec<Policy>, Contexts),
         clock: Clock,
         drift: DriftMonitor,
     ) -> Self {
@@ -195,7 +194,8 @@ impl Gate {
         };
         // Looked up only for a decision that could act: a switched-off
         // workflow holds or reviews regardless of what the context says.
-        let gathered = if switched_off.is_none() && self.inner.contexts.declared(&envelope.workflow) {
+        let gathered = if switched_off.is_none() && self.inner.contexts.declared(&envelope.workflow)
+        {
             Some(
                 self.inner
                     .contexts

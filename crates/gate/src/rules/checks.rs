@@ -272,7 +272,12 @@ fn context(policy: &Policy, facts: &Facts<'_>) -> Option<Check> {
                 continue;
             }
         };
-        for check in policy.rules.context_checks.iter().filter(|c| &c.context == name) {
+        for check in policy
+            .rules
+            .context_checks
+            .iter()
+            .filter(|c| &c.context == name)
+        {
             match value.get(&check.ok).and_then(Value::as_bool) {
                 Some(true) => details.push(format!("{name}: {} holds", check.ok)),
                 Some(false) => {
@@ -302,10 +307,7 @@ fn context(policy: &Policy, facts: &Facts<'_>) -> Option<Check> {
                     }
                     offers.extend(offered);
                 }
-                None => unavailable.push(format!(
-                    "{name}'s answer has no boolean {:?}",
-                    check.ok
-                )),
+                None => unavailable.push(format!("{name}'s answer has no boolean {:?}", check.ok)),
             }
         }
     }

@@ -11,10 +11,7 @@ use sluice_core::workflow::GateSpec;
 pub struct GateRules {
     /// Contract fields that must be present (`required = [...]`).
     pub required: Vec<String>,
-    /// Party-size limits (`party_size = { min, max     /// What each context provider's answer must say before the request
-    /// goes ahead (`[gate.rules.context_checks.<provider>]`).
-    pub context_checks: Vec<ContextCheck>,
-}`).
+    /// Party-size limits (`party_size = { min, max }`).
     pub party_size: Option<PartySize>,
     /// Opening hours (`opening_hours = { open = "HH:MM", close = "HH:MM" }`).
     pub opening_hours: Option<OpeningHours>,
@@ -24,6 +21,9 @@ pub struct GateRules {
     /// Quotes that must occur in the upstream text
     /// (`evidence_in_source = { evidence = "evidence", source = [...] }`).
     pub evidence_in_source: Option<EvidenceRule>,
+    /// What each context provider's answer must say before the request
+    /// goes ahead (`[gate.rules.context_checks.<provider>]`).
+    pub context_checks: Vec<ContextCheck>,
 }
 
 /// Where a contract keeps its evidence and which payload fields it quotes.
@@ -180,7 +180,10 @@ fn context_checks(value: &toml::Value) -> Result<Vec<ContextCheck>, String> {
             None => Vec::new(),
         };
         if ask.is_empty() {
-            return Err(format!("{} must list the fields to ask for again", key("ask")));
+            return Err(format!(
+                "{} must list the fields to ask for again",
+                key("ask")
+            ));
         }
         let offer = match check.get("offer") {
             Some(v) => Some(

@@ -23,43 +23,43 @@ pub fn frozen_now() -> DateTime<Utc> {
     "2026-11-23T17:00:00Z".parse().unwrap()
 }
 
+/// What the availability stand-in answers, and after how long.
+type Answer = Arc<Mutex<(Value, Duration)>>;
+
 /// The booking system's availability API as the gate sees it: real HTTP,
 /// answering what the test sets, after the delay the test sets.
 #[derive(Clone)]
 pub struct Availability {
     pub url: String,
-    answer: Arc<Mutex<(Value, Duration)>>,
+    answer: Answer,
     calls: Arc<AtomicUsize>,
+}
+
+async fn availability(
+    axum::extract::State(fake): axum::extract::State<Availability>,
+) -> axum::Json<Value> {
+    fake.calls.fetch_add(1, Ordering::SeqCst);
+    let (value, delay) = fake.answer.lock().unwrap().clone();
+    tokio::time::sleep(delay).await;
+    axum::Json(value)
 }
 
 impl Availability {
     async fn start() -> Self {
-        let answer = Arc::new(Mutex::new((
-            json!({ "available": true, "alternatives": [] }),
-            Duration::ZERO,
-        )));
-        let calls = Arc::new(AtomicUsize::new(0));
-        let state = (answer.clone(), calls.clone());
-        let app = axum::Router::new()
-            .route(
-                "/availability",
-                axum::routing::get(
-                    |axum::extract::State((answer, calls)): axum::extract::State<(
-                        Arc<Mutex<(Value, Duration)>>,
-                        Arc<AtomicUsize>,
-                    )>| async move {
-                        calls.fetch_add(1, Ordering::SeqCst);
-                        let (value, delay) = answer.lock().unwrap().clone();
-                        tokio::time::sleep(delay).await;
-                        axum::Json(value)
-                    },
-                ),
-            )
-            .with_state(state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
+        let fake = Self {
+            url: format!("http://{}", listener.local_addr().unwrap()),
+            answer: Arc::new(Mutex::new((
+                json!({ "available": true, "alternatives": [] }),
+                Duration::ZERO,
+            ))),
+            calls: Arc::new(AtomicUsize::new(0)),
+        };
+        let app = axum::Router::new()
+            .route("/availability", axum::routing::get(availability))
+            .with_state(fake.clone());
         tokio::spawn(async move { axum::serve(listener, app).await });
-        Self { url, answer, calls }
+        fake
     }
 
     /// Answers `value` from now on, after `delay`.

@@ -42,14 +42,27 @@ async fn a_full_slot_asks_again_offering_the_nearest_free_times() {
     assert_eq!(d.verdict, Verdict::Clarify);
     assert_eq!(d.missing, ["time"]);
     assert_eq!(d.offers, ["20:30", "21:30", "20:00"]);
-    let rule = d.rules.iter().find(|r| r.rule == "context").expect("context rule");
-    assert!(!rule.passed && rule.detail.contains("offering 20:30"), "{rule:?}");
+    let rule = d
+        .rules
+        .iter()
+        .find(|r| r.rule == "context")
+        .expect("context rule");
+    assert!(
+        !rule.passed && rule.detail.contains("offering 20:30"),
+        "{rule:?}"
+    );
     // What was asked, from where and how fresh, is on the record.
     let used = &d.context[0];
     assert_eq!(used.name, "availability");
     assert_eq!(used.from, format!("{}/availability", env.availability.url));
-    assert!(!used.stale && !used.cached && used.fetched_at.is_some(), "{used:?}");
-    assert_eq!(used.value.as_ref().map(|v| v["available"].clone()), Some(Value::Bool(false)));
+    assert!(
+        !used.stale && !used.cached && used.fetched_at.is_some(),
+        "{used:?}"
+    );
+    assert_eq!(
+        used.value.as_ref().map(|v| v["available"].clone()),
+        Some(Value::Bool(false))
+    );
     // Nothing goes to the executor; the question goes to the notifier with
     // the offers on the envelope.
     assert!(env.stage_messages(Stage::Execute).await.is_empty());
@@ -65,9 +78,12 @@ async fn an_unanswered_lookup_uses_a_recent_answer_then_stops_for_a_person() {
     // Asked every time (fresh_for_s = 0), a 300 ms limit, no retry, and an
     // old answer is good for three seconds.
     let workflows = edited_workflows(|text| {
-        text.replace("timeout_ms = 1500\nretries = 1", "timeout_ms = 300\nretries = 0")
-            .replace("fresh_for_s = 5", "fresh_for_s = 0")
-            .replace("max_stale_s = 600", "max_stale_s = 3")
+        text.replace(
+            "timeout_ms = 1500\nretries = 1",
+            "timeout_ms = 300\nretries = 0",
+        )
+        .replace("fresh_for_s = 5", "fresh_for_s = 0")
+        .replace("max_stale_s = 600", "max_stale_s = 3")
     });
     let env = Env::start_with(workflows).await;
 
@@ -97,7 +113,11 @@ async fn an_unanswered_lookup_uses_a_recent_answer_then_stops_for_a_person() {
     env.submit(&other).await;
     let journal = env.wait_for(&other, State::HumanReviewPending).await;
     let d = decision(&journal);
-    let rule = d.rules.iter().find(|r| r.rule == "context").expect("context rule");
+    let rule = d
+        .rules
+        .iter()
+        .find(|r| r.rule == "context")
+        .expect("context rule");
     assert!(
         !rule.passed && rule.detail.contains("availability could not be checked"),
         "{rule:?}"
@@ -148,13 +168,17 @@ async fn a_postgres_provider_reads_one_row_and_cannot_write() -> anyhow::Result<
 
     let db = sluice_testkit::TestDb::new().await?;
     let pool = db.pool().await?;
-    sqlx::query("CREATE TABLE accounts (account_id text PRIMARY KEY, industry text, employees int)")
-        .execute(&pool)
-        .await?;
+    sqlx::query(
+        "CREATE TABLE accounts (account_id text PRIMARY KEY, industry text, employees int)",
+    )
+    .execute(&pool)
+    .await?;
     sqlx::query("INSERT INTO accounts VALUES ('acc-1', 'software', 120)")
         .execute(&pool)
         .await?;
-    sqlx::query("CREATE SEQUENCE counter").execute(&pool).await?;
+    sqlx::query("CREATE SEQUENCE counter")
+        .execute(&pool)
+        .await?;
     let spec = |name: &str, query: &str| ContextSpec {
         name: name.into(),
         kind: ContextKind::Postgres,
@@ -188,7 +212,11 @@ async fn a_postgres_provider_reads_one_row_and_cannot_write() -> anyhow::Result<
         Some(&json!({ "industry": "software", "employees": 120 }))
     );
     assert_eq!(gathered.uses[0].from, "postgres:account");
-    let refused = gathered.values["sneaky"].as_ref().err().cloned().unwrap_or_default();
+    let refused = gathered.values["sneaky"]
+        .as_ref()
+        .err()
+        .cloned()
+        .unwrap_or_default();
     assert!(refused.contains("read-only"), "{refused}");
     let advanced: bool = sqlx::query_scalar("SELECT is_called FROM counter")
         .fetch_one(&pool)
@@ -201,10 +229,14 @@ async fn a_postgres_provider_reads_one_row_and_cannot_write() -> anyhow::Result<
         .await;
     assert_eq!(none.values["account"].as_ref().ok(), Some(&json!({})));
     // A postgres provider without a database cannot be set up.
-    let err = Contexts::new([("crm", specs.as_slice())], &Default::default(), &Default::default())
-        .err()
-        .map(|e| e.to_string())
-        .unwrap_or_default();
+    let err = Contexts::new(
+        [("crm", specs.as_slice())],
+        &Default::default(),
+        &Default::default(),
+    )
+    .err()
+    .map(|e| e.to_string())
+    .unwrap_or_default();
     assert!(err.contains("SLUICE_CONTEXT_DATABASES__ACCOUNT"), "{err}");
     Ok(())
 }

@@ -83,7 +83,8 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, retry_after, challenge) = (self.status, self.retry_after, self.bearer_challenge);
+        let (status, retry_after, challenge) =
+            (self.status, self.retry_after, self.bearer_challenge);
         let mut response = (status, Json(self)).into_response();
         if challenge {
             response.headers_mut().insert(

@@ -304,10 +304,7 @@ async fn read_body(
             ApiError::new(
                 StatusCode::REQUEST_TIMEOUT,
                 "body_timeout",
-                format!(
-                    "the body did not arrive within {} ms",
-                    timeout.as_millis()
-                ),
+                format!("the body did not arrive within {} ms", timeout.as_millis()),
             )
         })?
         .map_err(|_| too_large())

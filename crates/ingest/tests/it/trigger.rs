@@ -16,8 +16,9 @@ const TRIGGER: &str = "trigger-token-0123456789";
 const REVIEWER: &str = "reviewer-token-0123456789";
 
 async fn env(burst: u32) -> anyhow::Result<Env> {
-    let tokens =
-        format!("{SERVICE}=service:ingest,{TRIGGER}=trigger:booking-desk,{REVIEWER}=reviewer:alice");
+    let tokens = format!(
+        "{SERVICE}=service:ingest,{TRIGGER}=trigger:booking-desk,{REVIEWER}=reviewer:alice"
+    );
     Env::secured(&tokens, SERVICE, |options| {
         options.trigger_rate.burst = burst;
         options.trigger_rate.per_second = 0.01;
@@ -58,13 +59,23 @@ async fn trigger(
 async fn error_code(response: reqwest::Response) -> anyhow::Result<(u16, String)> {
     let status = response.status().as_u16();
     let body: Value = response.json().await?;
-    Ok((status, body["error"].as_str().unwrap_or_default().to_owned()))
+    Ok((
+        status,
+        body["error"].as_str().unwrap_or_default().to_owned(),
+    ))
 }
 
 #[tokio::test]
 async fn a_trigger_starts_one_execution_per_key_and_records_who() -> anyhow::Result<()> {
     let env = env(10).await?;
-    let response = trigger(&env, WORKFLOW, Some(TRIGGER), Some("desk-42"), &input("t-1")).await?;
+    let response = trigger(
+        &env,
+        WORKFLOW,
+        Some(TRIGGER),
+        Some("desk-42"),
+        &input("t-1"),
+    )
+    .await?;
     assert_eq!(response.status(), 202);
     let first: Accepted = response.json().await?;
     assert_eq!(first.executions.len(), 1);
@@ -74,7 +85,14 @@ async fn a_trigger_starts_one_execution_per_key_and_records_who() -> anyhow::Res
 
     // The same key again (a retry) is the same execution; nothing new is
     // recorded or published.
-    let again = trigger(&env, WORKFLOW, Some(TRIGGER), Some("desk-42"), &input("t-1")).await?;
+    let again = trigger(
+        &env,
+        WORKFLOW,
+        Some(TRIGGER),
+        Some("desk-42"),
+        &input("t-1"),
+    )
+    .await?;
     assert_eq!(again.status(), 202);
     let again: Accepted = again.json().await?;
     assert_eq!(again.executions[0].execution_id, id);
@@ -95,7 +113,14 @@ async fn a_trigger_starts_one_execution_per_key_and_records_who() -> anyhow::Res
     assert_eq!(detail["by"], "booking-desk", "{detail}");
 
     // Another key is another execution.
-    let other = trigger(&env, WORKFLOW, Some(TRIGGER), Some("desk-43"), &input("t-1")).await?;
+    let other = trigger(
+        &env,
+        WORKFLOW,
+        Some(TRIGGER),
+        Some("desk-43"),
+        &input("t-1"),
+    )
+    .await?;
     let other: Accepted = other.json().await?;
     assert_ne!(other.executions[0].execution_id, id);
     assert_eq!(env.stream_count(StreamKind::Pipeline).await?, 2);
@@ -116,16 +141,62 @@ async fn refused_triggers_record_nothing() -> anyhow::Result<()> {
         none.headers()
     );
     let cases = [
-        (Some("not-a-known-token-000"), Some("k1"), WORKFLOW, body.clone(), 401, "unauthenticated"),
-        (Some(REVIEWER), Some("k1"), WORKFLOW, body.clone(), 403, "forbidden"),
-        (Some(TRIGGER), None, WORKFLOW, body.clone(), 400, "bad_idempotency_key"),
-        (Some(TRIGGER), Some("has space"), WORKFLOW, body.clone(), 400, "bad_idempotency_key"),
-        (Some(TRIGGER), Some("k1"), "no-such-workflow", body.clone(), 404, "unknown_workflow"),
-        (Some(TRIGGER), Some("k1"), WORKFLOW, json!({ "id": "t-2" }), 422, "schema_mismatch"),
+        (
+            Some("not-a-known-token-000"),
+            Some("k1"),
+            WORKFLOW,
+            body.clone(),
+            401,
+            "unauthenticated",
+        ),
+        (
+            Some(REVIEWER),
+            Some("k1"),
+            WORKFLOW,
+            body.clone(),
+            403,
+            "forbidden",
+        ),
+        (
+            Some(TRIGGER),
+            None,
+            WORKFLOW,
+            body.clone(),
+            400,
+            "bad_idempotency_key",
+        ),
+        (
+            Some(TRIGGER),
+            Some("has space"),
+            WORKFLOW,
+            body.clone(),
+            400,
+            "bad_idempotency_key",
+        ),
+        (
+            Some(TRIGGER),
+            Some("k1"),
+            "no-such-workflow",
+            body.clone(),
+            404,
+            "unknown_workflow",
+        ),
+        (
+            Some(TRIGGER),
+            Some("k1"),
+            WORKFLOW,
+            json!({ "id": "t-2" }),
+            422,
+            "schema_mismatch",
+        ),
     ];
     for (token, key, workflow, body, status, code) in cases {
         let answer = error_code(trigger(&env, workflow, token, key, &body).await?).await?;
-        assert_eq!(answer, (status, code.to_owned()), "{token:?} {key:?} {workflow}");
+        assert_eq!(
+            answer,
+            (status, code.to_owned()),
+            "{token:?} {key:?} {workflow}"
+        );
     }
     // Not JSON at all.
     let svc = &env.service;
@@ -138,7 +209,10 @@ async fn refused_triggers_record_nothing() -> anyhow::Result<()> {
         .body("{not json")
         .send()
         .await?;
-    assert_eq!(error_code(garbage).await?, (400, "malformed_json".to_owned()));
+    assert_eq!(
+        error_code(garbage).await?,
+        (400, "malformed_json".to_owned())
+    );
     assert_eq!(env.stream_count(StreamKind::Pipeline).await?, 0);
     assert!(
         env.ledger
