@@ -41,8 +41,8 @@ export SLUICE_WHATSAPP_WEBHOOK_SECRET SLUICE_CRM_WEBHOOK_SECRET
 # Fresh ledger tokens per run: one for the stack's own services, one per
 # person. The demo's `sluice` commands run as the reviewer.
 new_token() { python3 -c 'import secrets;print(secrets.token_urlsafe(24))'; }
-service_token=$(new_token) reviewer_token=$(new_token) sre_token=$(new_token)
-SLUICE_LEDGER_TOKENS="$service_token=service:sluice-dev,$reviewer_token=reviewer:demo-reviewer,$sre_token=sre:demo-sre"
+service_token=$(new_token) reviewer_token=$(new_token) sre_token=$(new_token) trigger_token=$(new_token)
+SLUICE_LEDGER_TOKENS="$service_token=service:sluice-dev,$reviewer_token=reviewer:demo-reviewer,$sre_token=sre:demo-sre,$trigger_token=trigger:front-desk"
 export SLUICE_LEDGER_TOKENS
 export SLUICE_LEDGER_TOKEN=$reviewer_token
 # A fresh prefix and databases per run, so the counts are this run's alone.
@@ -113,6 +113,17 @@ if [[ -n ${CRM_DEMO_EXECUTION:-} ]]; then
   echo "staged suggestions left for it: $(psql -qAt "$crm_db" -c "SELECT count(*) FROM enrichment_staging WHERE account_id = '$CRM_DEMO_ACCOUNT'")"
   echo "compensations in the CRM's key table: $(psql -qAt "$crm_db" -c "SELECT count(*) FROM sluice_effects WHERE key LIKE '%:compensate'")"
 fi
+
+# A booking started by hand (the front desk's trigger token): the same
+# command twice is the same execution, one booking.
+trigger_input=$dev_dir/trigger-request.json
+printf '{"id": "desk-%s", "from": "+34600000099", "name": "Front desk", "text": "A table for 2 tomorrow at 13:00"}\n' "$run_id" >"$trigger_input"
+echo
+for attempt in first second; do
+  echo "sluice trigger reservation --input $trigger_input ($attempt time):"
+  SLUICE_LEDGER_TOKEN=$trigger_token "$CARGO_TARGET_DIR/debug/sluice" trigger reservation \
+    --input "$trigger_input" --ingest-url "http://127.0.0.1:$ingest_port" || status=$?
+done
 
 if [[ ${SLUICE_DEMO_KEEP:-0} == 1 ]]; then
   echo

@@ -8,13 +8,23 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::cli::{ok, stderr};
-use crate::stack::{Env, whatsapp};
+use crate::stack::{Env, repo, whatsapp};
 
-const TOKEN: &str = "operator-token-0123456789";
+const TOKEN: &str = "trigger-token-0123456789";
+const SERVICE: &str = "service-token-0123456789";
 
 #[tokio::test]
 async fn a_manual_trigger_books_once_however_often_it_is_run() -> anyhow::Result<()> {
-    let env = Env::start(Duration::from_secs(60)).await?;
+    // A ledger with tokens: the stack's services use the service token,
+    // the command shows a trigger token.
+    let tokens = format!("{SERVICE}=service:stack,{TOKEN}=trigger:front-desk").parse()?;
+    let env = Env::start_with(
+        sluice_testkit::TestNats::new().await?,
+        Duration::from_secs(60),
+        repo("workflows"),
+        |options| options.ledger_tokens = tokens,
+    )
+    .await?;
     let dir = std::env::temp_dir().join(sluice_testkit::unique_token());
     std::fs::create_dir_all(&dir)?;
     let input = dir.join("request.json");
@@ -52,6 +62,7 @@ async fn a_manual_trigger_books_once_however_often_it_is_run() -> anyhow::Result
     );
     let view = env.execution(&id).await?;
     assert_eq!(view["journal"][0]["detail"]["via"], "manual", "{view}");
+    assert_eq!(view["journal"][0]["detail"]["by"], "front-desk", "{view}");
     assert_eq!(env.bookings().await?["total"], 1);
 
     // Input that the source's schema refuses: a usage error naming it.
