@@ -48,6 +48,10 @@ pub struct Interpretation {
     /// the drift monitor counts as schema failures.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub schema_failures: Vec<String>,
+    /// The context the model was shown (interpreter-stage providers): what
+    /// was fetched, from where and how fresh it was.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub context: Vec<ContextUse>,
 }
 
 /// Tokens and cost of one model call (or the sum over an execution).

@@ -18,7 +18,7 @@ mod context;
 mod owners;
 mod ownership;
 
-pub use context::{ContextKind, ContextSpec};
+pub use context::{ContextKind, ContextSpec, ContextStage};
 pub use owners::Owners;
 pub use ownership::{EscalationSpec, OwnershipSpec, UNOWNED, WebhookTarget};
 

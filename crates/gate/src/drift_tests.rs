@@ -51,6 +51,7 @@ fn output(time: Value, time_confidence: f64, failed: &[&str]) -> Interpretation 
         fallback_reason: None,
         carried_over: Vec::new(),
         schema_failures: failed.iter().map(|f| (*f).to_owned()).collect(),
+        context: Vec::new(),
     }
 }
 

@@ -24,11 +24,6 @@ pub enum Error {
     #[error("invalid gate configuration: {0}")]
     Config(String),
     /// A context provider cannot be set up.
-    #[error("context {context}: {reason}")]
-    Context {
-        /// The provider's name.
-        context: String,
-        /// What is wrong, on one line.
-        reason: String,
-    },
+    #[error(transparent)]
+    Context(#[from] sluice_context::Error),
 }

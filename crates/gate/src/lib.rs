@@ -17,7 +17,7 @@
 
 pub mod breaker;
 pub mod clock;
-pub mod context;
+pub use sluice_context as context;
 pub mod drift;
 pub mod error;
 pub mod handler;

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use sluice_bus::{Bus, SwitchGuard, Switches, run_stage};
-use sluice_core::workflow::SwitchedOff;
+use sluice_core::workflow::{ContextStage, SwitchedOff};
 use sluice_core::{Stage, WorkflowSpec};
 use sluice_ledger::LedgerClient;
 use tokio_util::sync::CancellationToken;
@@ -31,6 +31,7 @@ impl Service {
         let policies = load_policies(&options.workflows_dir)?;
         // Set up now: a postgres provider without a database fails start-up.
         let contexts = Contexts::new(
+            ContextStage::Gate,
             policies
                 .iter()
                 .map(|p| (p.spec.name.as_str(), p.spec.context.as_slice())),

@@ -8,7 +8,7 @@ use chrono_tz::Tz;
 use serde_json::{Map, Value};
 use sluice_bus::PendingRequest;
 use sluice_core::Envelope;
-use sluice_core::pipeline::{Interpretation, Usage};
+use sluice_core::pipeline::{ContextUse, Interpretation, Usage};
 
 use crate::backend::{Backend, BackendAnswer, ChatMessage, InterpretRequest};
 use crate::contract::drop_nulls;
@@ -49,7 +49,11 @@ impl LoadedWorkflow {
         now: DateTime<Tz>,
     ) -> Reading {
         let started = Instant::now();
-        let request = self.request(envelope, pending, now);
+        let (context, used) = match self.context(envelope).await {
+            Ok(found) => found,
+            Err(reason) => return Reading::NeedsReview { reason },
+        };
+        let request = self.request(envelope, pending, now, &context);
         let mut usage = None;
         let mut failed = Vec::new();
         let mut accepted = match self.ask(&request, &mut usage, &mut failed).await {
@@ -61,7 +65,9 @@ impl LoadedWorkflow {
         };
         accepted.schema_failures = failed;
         let latency = started.elapsed();
-        let interpretation = self.finish(envelope, &request, accepted, pending, usage, latency);
+        let mut interpretation =
+            self.finish(envelope, &request, accepted, pending, usage, latency);
+        interpretation.context = used;
         // What was understood, for whoever reads the logs: never the prompt,
         // and personal fields only as "[redacted]".
         tracing::info!(
@@ -72,6 +78,30 @@ impl LoadedWorkflow {
             "interpreted"
         );
         Reading::Interpreted(Box::new(interpretation))
+    }
+
+    /// What the interpreter-stage providers say about the event's payload;
+    /// `Err` when one cannot answer (past its stale bound): a person
+    /// decides rather than the model guessing without it.
+    async fn context(&self, envelope: &Envelope) -> Result<(Map<String, Value>, Vec<ContextUse>), String> {
+        let Some(contexts) = self
+            .contexts
+            .as_ref()
+            .filter(|c| c.declared(&self.spec.name))
+        else {
+            return Ok((Map::new(), Vec::new()));
+        };
+        let gathered = contexts.gather(&self.spec.name, &envelope.data).await;
+        let mut found = Map::new();
+        for (name, answer) in gathered.values {
+            match answer {
+                Ok(value) => {
+                    found.insert(name, value);
+                }
+                Err(why) => return Err(format!("context {name} could not be fetched ({why})")),
+            }
+        }
+        Ok((found, gathered.uses))
     }
 
     /// The primary backend, with one repair for a model's invalid answer.
@@ -261,6 +291,7 @@ impl LoadedWorkflow {
             fallback_reason,
             carried_over,
             schema_failures,
+            context: Vec::new(),
         }
     }
 }

@@ -179,7 +179,12 @@ mod tests {
             at,
             payload,
         );
-        let request = workflow.request(&envelope, None, at.with_timezone(&workflow.timezone));
+        let request = workflow.request(
+            &envelope,
+            None,
+            at.with_timezone(&workflow.timezone),
+            &serde_json::Map::new(),
+        );
         let contract = answer.as_object().cloned().unwrap_or_default();
         let fixed = workflow
             .extractor

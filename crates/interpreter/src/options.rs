@@ -32,6 +32,12 @@ pub struct Options {
     pub concurrency: usize,
     /// Who claims interpretation keys; defaults to `sluice-interpreter:<pid>`.
     pub owner: Option<String>,
+    /// Where interpreter-stage `http` context providers are asked, by
+    /// provider name, instead of the workflow's `url`.
+    pub context_urls: BTreeMap<String, String>,
+    /// The database of each interpreter-stage `postgres` context provider,
+    /// by name (a read-only user's URL).
+    pub context_databases: BTreeMap<String, String>,
 }
 
 impl Default for Options {
@@ -45,6 +51,8 @@ impl Default for Options {
             http_listen: SocketAddr::from(([0, 0, 0, 0], 9102)),
             concurrency: 8,
             owner: None,
+            context_urls: BTreeMap::new(),
+            context_databases: BTreeMap::new(),
         }
     }
 }

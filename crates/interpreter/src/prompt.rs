@@ -49,6 +49,11 @@ impl PromptTemplate {
         }
     }
 
+    /// Whether the template has a `{{name}}` placeholder.
+    pub fn uses(&self, name: &str) -> bool {
+        self.text.contains(&format!("{{{{{name}}}}}"))
+    }
+
     /// Replaces every `{{name}}` with `values[name]` (unknown names render as
     /// `(unknown)`), in one pass.
     pub fn render(&self, values: &BTreeMap<&str, String>) -> String {

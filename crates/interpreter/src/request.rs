@@ -25,6 +25,7 @@ impl LoadedWorkflow {
         envelope: &Envelope,
         pending: Option<&PendingRequest>,
         now: DateTime<Tz>,
+        context: &serde_json::Map<String, serde_json::Value>,
     ) -> InterpretRequest {
         let payload = &envelope.data;
         let mut values: BTreeMap<&str, String> = BTreeMap::new();
@@ -66,6 +67,14 @@ impl LoadedWorkflow {
                 |p| untrusted(&p.contract.to_string()),
             );
         values.insert("collected", collected);
+        // What other systems said (interpreter-stage context providers):
+        // data like the message, so defused the same way.
+        let context = if context.is_empty() {
+            "(none)".to_owned()
+        } else {
+            untrusted(&serde_json::Value::Object(context.clone()).to_string())
+        };
+        values.insert("context", context);
         let prompt = self.prompt.render(&values);
         let spec = &self.spec.interpret;
         InterpretRequest {

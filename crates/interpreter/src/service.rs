@@ -55,6 +55,21 @@ impl Service {
                 options.workflows_dir.display()
             )));
         }
+        // Set up now: a postgres provider without a database fails start-up.
+        let contexts = std::sync::Arc::new(
+            sluice_context::Contexts::new(
+                sluice_core::workflow::ContextStage::Interpret,
+                loaded
+                    .values()
+                    .map(|w| (w.spec.name.as_str(), w.spec.context.as_slice())),
+                &options.context_urls,
+                &options.context_databases,
+            )
+            .map_err(|e| Error::Config(e.to_string()))?,
+        );
+        for workflow in loaded.values_mut() {
+            workflow.contexts = Some(contexts.clone());
+        }
         let ledger = options.ledger.connect()?;
         let workflows = loaded.keys().cloned().collect();
         let ctx = StageContext {

@@ -300,7 +300,7 @@ impl Pass<'_> {
 }
 
 fn completed_detail(i: &Interpretation, reused: bool) -> Value {
-    json!({
+    let mut detail = json!({
         "backend": i.backend,
         "model": i.model,
         "prompt_version": i.prompt_version,
@@ -309,7 +309,12 @@ fn completed_detail(i: &Interpretation, reused: bool) -> Value {
         "usage": i.usage,
         "fallback_reason": i.fallback_reason,
         "reused_stored_interpretation": reused,
-    })
+    });
+    // What the model was shown besides the message, and how fresh it was.
+    if !i.context.is_empty() {
+        detail["context"] = json!(i.context);
+    }
+    detail
 }
 
 /// A temporary failure: logged without payload, retried by the bus.

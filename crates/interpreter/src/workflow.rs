@@ -35,6 +35,9 @@ pub struct LoadedWorkflow {
     /// The extractor whose fixed fields and text reading apply (the
     /// fallback's, or the primary's when it is `rules`).
     pub extractor: Option<Arc<dyn Extractor>>,
+    /// The interpreter-stage context providers (`[[context]] stage =
+    /// "interpret"`), when the service asks them; none in offline evals.
+    pub contexts: Option<Arc<sluice_context::Contexts>>,
 }
 
 /// Model backends by name, with their resolved API keys.
@@ -61,6 +64,16 @@ impl LoadedWorkflow {
             &dir.join(&spec.interpret.prompt),
             &spec.interpret.prompt_version,
         )?;
+        // A provider the model is never shown is a mistake in the spec.
+        let shown = spec
+            .context
+            .iter()
+            .any(|c| c.stage == sluice_core::workflow::ContextStage::Interpret);
+        if shown && !prompt.uses("context") {
+            return Err(fail(
+                "interpreter-stage [[context]] is declared but the prompt has no {{context}}".into(),
+            ));
+        }
         let opening_hours = spec
             .gate
             .rules
@@ -112,6 +125,7 @@ impl LoadedWorkflow {
             primary,
             fallback,
             extractor,
+            contexts: None,
         })
     }
 }

@@ -98,6 +98,7 @@ mod tests {
             fallback_reason: None,
             carried_over: vec![],
             schema_failures: vec![],
+            context: vec![],
         });
         e.actions.push(ActionRecord {
             action: "create_booking".into(),

@@ -163,5 +163,6 @@ pub fn interpretation(
         fallback_reason: None,
         carried_over: Vec::new(),
         schema_failures: Vec::new(),
+        context: Vec::new(),
     }
 }

@@ -18,6 +18,11 @@ pub struct ContextSpec {
     pub name: String,
     /// Where the answer comes from.
     pub kind: ContextKind,
+    /// Who asks: the gate (over the validated contract, before its rules;
+    /// the default) or the interpreter (over the event's payload, before
+    /// the model, which is shown the answers as data in `{context}`).
+    #[serde(default)]
+    pub stage: ContextStage,
     /// `http`: the URL, a template over the contract's fields
     /// (`…/availability?date={date}&time={time}`; values are
     /// percent-encoded). The answer must be a JSON object. A deployment
@@ -49,6 +54,17 @@ pub struct ContextSpec {
     /// execution stops for a person.
     #[serde(default)]
     pub max_stale_s: u64,
+}
+
+/// Which stage asks a context provider.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContextStage {
+    /// The gate, before its rules, over the contract.
+    #[default]
+    Gate,
+    /// The interpreter, before the model, over the event's payload.
+    Interpret,
 }
 
 /// Where a context answer comes from.

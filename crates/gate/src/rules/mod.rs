@@ -66,10 +66,14 @@ impl Policy {
         if let Some(check) = rules
             .context_checks
             .iter()
-            .find(|c| !spec.context.iter().any(|p| p.name == c.context))
+            .find(|c| {
+                !spec.context.iter().any(|p| {
+                    p.name == c.context && p.stage == sluice_core::workflow::ContextStage::Gate
+                })
+            })
         {
             return Err(fail(format!(
-                "gate.rules.context_checks.{0}: no [[context]] named {0:?}",
+                "gate.rules.context_checks.{0}: no [[context]] named {0:?} asked by the gate",
                 check.context
             )));
         }

@@ -163,7 +163,7 @@ async fn a_fresh_answer_is_reused_without_asking_again() {
 /// refused by the database, so the provider is unavailable, never a writer.
 #[tokio::test]
 async fn a_postgres_provider_reads_one_row_and_cannot_write() -> anyhow::Result<()> {
-    use sluice_core::workflow::{ContextKind, ContextSpec};
+    use sluice_core::workflow::{ContextKind, ContextSpec, ContextStage};
     use sluice_gate::context::Contexts;
 
     let db = sluice_testkit::TestDb::new().await?;
@@ -182,6 +182,7 @@ async fn a_postgres_provider_reads_one_row_and_cannot_write() -> anyhow::Result<
     let spec = |name: &str, query: &str| ContextSpec {
         name: name.into(),
         kind: ContextKind::Postgres,
+        stage: ContextStage::Gate,
         url: None,
         query: Some(query.into()),
         params: vec!["{account_id}".into()],
@@ -203,7 +204,7 @@ async fn a_postgres_provider_reads_one_row_and_cannot_write() -> anyhow::Result<
     let databases = ["account", "sneaky"]
         .map(|n| (n.to_owned(), db.url.clone()))
         .into();
-    let contexts = Contexts::new([("crm", specs.as_slice())], &Default::default(), &databases)?;
+    let contexts = Contexts::new(ContextStage::Gate, [("crm", specs.as_slice())], &Default::default(), &databases)?;
     let gathered = contexts
         .gather("crm", &json!({ "account_id": "acc-1" }))
         .await;

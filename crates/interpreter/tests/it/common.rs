@@ -26,6 +26,9 @@ pub struct Variant {
     pub backend: &'static str,
     pub fallback: bool,
     pub timeout_ms: u64,
+    /// An interpreter-stage context provider at this URL (a template over
+    /// the payload), shown to the model in the prompt's `{{context}}`.
+    pub context_url: Option<String>,
 }
 
 impl Variant {
@@ -34,6 +37,7 @@ impl Variant {
             backend: "fake",
             fallback: true,
             timeout_ms: 5000,
+            context_url: None,
         }
     }
     pub fn shipped() -> Self {
@@ -41,6 +45,7 @@ impl Variant {
             backend: "rules",
             fallback: true,
             timeout_ms: 15000,
+            context_url: None,
         }
     }
 }
@@ -86,6 +91,17 @@ fn workflow_copy(variant: &Variant) -> anyhow::Result<PathBuf> {
         } else {
             out.push(line.to_owned());
         }
+    }
+    if let Some(url) = &variant.context_url {
+        out.push(format!(
+            "\n[[context]]\nname = \"guest\"\nkind = \"http\"\nstage = \"interpret\"\n\
+             url = \"{url}\"\ntimeout_ms = 500\nretries = 0\n"
+        ));
+        let prompt = std::fs::read_to_string(dir.join("prompt.v1.md"))?;
+        std::fs::write(
+            dir.join("prompt.v1.md"),
+            format!("{prompt}\nWhat the CRM knows about the guest: {{{{context}}}}\n"),
+        )?;
     }
     std::fs::write(dir.join("workflow.toml"), out.join("\n"))?;
     Ok(root)
@@ -156,7 +172,8 @@ impl Env {
     pub fn prompt_hash_for(&self, envelope: &Envelope) -> String {
         let w = self.workflow();
         let now = envelope.received_at.with_timezone(&w.timezone);
-        prompt_hash(&w.request(envelope, None, now).messages[1].content)
+        let context = serde_json::Map::new();
+        prompt_hash(&w.request(envelope, None, now, &context).messages[1].content)
     }
 
     /// Records RECEIVED and VALIDATED (ingest's part) and publishes to interpret.

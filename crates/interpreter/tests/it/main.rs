@@ -5,6 +5,7 @@
 mod bad_output;
 mod clarification;
 mod common;
+mod context;
 mod failures;
 mod flows;
 mod logs;

@@ -1,5 +1,5 @@
 //! Context lookups: what a workflow's `[[context]]` providers say about the
-//! request, fetched before the rules run.
+//! request, fetched before the decision that needs them.
 //!
 //! Each provider is asked with a time limit and retries. Answers are kept
 //! per request (the rendered URL, or the query and its parameters): one
@@ -11,8 +11,12 @@
 //! from where (a URL without its query, or `postgres:<name>`: never
 //! credentials or the request's personal data) and how old it was.
 //!
-//! The cache is per gate replica and in memory: a replica that restarts
-//! asks again, which is the safe direction.
+//! Providers are asked at one stage (`[[context]] stage`): the gate, over
+//! the validated contract, before its rules; or the interpreter, over the
+//! event's payload, before the model, which is shown the answers as data.
+//!
+//! The cache is per replica and in memory: a replica that restarts asks
+//! again, which is the safe direction.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
@@ -24,11 +28,19 @@ use serde_json::{Map, Value};
 use sluice_core::metrics::CONTEXT_LOOKUPS;
 use sluice_core::pipeline::ContextUse;
 use sluice_core::template::{render_with, scalar};
-use sluice_core::workflow::{ContextKind, ContextSpec};
+use sluice_core::workflow::{ContextKind, ContextSpec, ContextStage};
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
-use crate::Error;
+/// A context provider that cannot be set up.
+#[derive(Debug, thiserror::Error)]
+#[error("context {context}: {reason}")]
+pub struct Error {
+    /// The provider's name.
+    pub context: String,
+    /// What is wrong, on one line.
+    pub reason: String,
+}
 
 /// Entries kept at most; past it the oldest half is dropped.
 const MAX_ENTRIES: usize = 10_000;
@@ -71,10 +83,12 @@ pub struct Gathered {
 }
 
 impl Contexts {
-    /// The providers of `specs` (workflow name → its `[[context]]`), with
-    /// the deployment's URL (`urls`) and database (`databases`) overrides
-    /// by provider name. A postgres provider without a database is refused.
+    /// The providers of `specs` (workflow name → its `[[context]]`) asked
+    /// at `stage`, with the deployment's URL (`urls`) and database
+    /// (`databases`) overrides by provider name. A postgres provider
+    /// without a database is refused.
     pub fn new<'a>(
+        stage: ContextStage,
         specs: impl IntoIterator<Item = (&'a str, &'a [ContextSpec])>,
         urls: &BTreeMap<String, String>,
         databases: &BTreeMap<String, String>,
@@ -82,7 +96,7 @@ impl Contexts {
         let mut providers = BTreeMap::new();
         for (workflow, contexts) in specs {
             let mut list = Vec::new();
-            for spec in contexts {
+            for spec in contexts.iter().filter(|c| c.stage == stage) {
                 let target = match spec.kind {
                     ContextKind::Http => Target::Http {
                         url: urls
@@ -92,7 +106,7 @@ impl Contexts {
                             .unwrap_or_default(),
                     },
                     ContextKind::Postgres => {
-                        let url = databases.get(&spec.name).ok_or_else(|| Error::Context {
+                        let url = databases.get(&spec.name).ok_or_else(|| Error {
                             context: spec.name.clone(),
                             reason: format!(
                                 "no database: set SLUICE_CONTEXT_DATABASES__{}",
@@ -103,7 +117,7 @@ impl Contexts {
                             .max_connections(4)
                             .acquire_timeout(Duration::from_millis(spec.timeout_ms))
                             .connect_lazy(url)
-                            .map_err(|e| Error::Context {
+                            .map_err(|e| Error {
                                 context: spec.name.clone(),
                                 reason: format!("database URL: {e}"),
                             })?;
@@ -120,7 +134,7 @@ impl Contexts {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .map_err(|e| Error::Context {
+            .map_err(|e| Error {
                 context: "http".into(),
                 reason: e.to_string(),
             })?;
@@ -136,8 +150,8 @@ impl Contexts {
         self.providers.get(workflow).is_some_and(|p| !p.is_empty())
     }
 
-    /// Asks every provider of `workflow` about `contract`, in declaration
-    /// order.
+    /// Asks every provider of `workflow` about `fields` (the contract at the
+    /// gate, the event's payload at the interpreter), in declaration order.
     pub async fn gather(&self, workflow: &str, contract: &Value) -> Gathered {
         let mut gathered = Gathered::default();
         let empty = Map::new();
@@ -421,6 +435,7 @@ mod tests {
             spec: ContextSpec {
                 name: "availability".into(),
                 kind: ContextKind::Http,
+                stage: ContextStage::Gate,
                 url: Some(url.into()),
                 query: None,
                 params: Vec::new(),
