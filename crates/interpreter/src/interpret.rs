@@ -49,7 +49,9 @@ impl LoadedWorkflow {
         now: DateTime<Tz>,
     ) -> Reading {
         let started = Instant::now();
-        let (context, used) = match self.context(envelope).await {
+        // Boxed: the lookup's future (HTTP, Postgres, retries) inside the
+        // stage's would otherwise nest past the compiler's layout depth.
+        let (context, used) = match Box::pin(self.context(envelope)).await {
             Ok(found) => found,
             Err(reason) => return Reading::NeedsReview { reason },
         };
@@ -65,8 +67,7 @@ impl LoadedWorkflow {
         };
         accepted.schema_failures = failed;
         let latency = started.elapsed();
-        let mut interpretation =
-            self.finish(envelope, &request, accepted, pending, usage, latency);
+        let mut interpretation = self.finish(envelope, &request, accepted, pending, usage, latency);
         interpretation.context = used;
         // What was understood, for whoever reads the logs: never the prompt,
         // and personal fields only as "[redacted]".
@@ -83,7 +84,10 @@ impl LoadedWorkflow {
     /// What the interpreter-stage providers say about the event's payload;
     /// `Err` when one cannot answer (past its stale bound): a person
     /// decides rather than the model guessing without it.
-    async fn context(&self, envelope: &Envelope) -> Result<(Map<String, Value>, Vec<ContextUse>), String> {
+    async fn context(
+        &self,
+        envelope: &Envelope,
+    ) -> Result<(Map<String, Value>, Vec<ContextUse>), String> {
         let Some(contexts) = self
             .contexts
             .as_ref()

@@ -183,7 +183,7 @@ mod tests {
             &envelope,
             None,
             at.with_timezone(&workflow.timezone),
-            &serde_json::Map::new(),
+            &Map::new(),
         );
         let contract = answer.as_object().cloned().unwrap_or_default();
         let fixed = workflow

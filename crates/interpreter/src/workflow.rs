@@ -71,7 +71,8 @@ impl LoadedWorkflow {
             .any(|c| c.stage == sluice_core::workflow::ContextStage::Interpret);
         if shown && !prompt.uses("context") {
             return Err(fail(
-                "interpreter-stage [[context]] is declared but the prompt has no {{context}}".into(),
+                "interpreter-stage [[context]] is declared but the prompt has no {{context}}"
+                    .into(),
             ));
         }
         let opening_hours = spec

@@ -63,15 +63,11 @@ impl Policy {
             reason,
         };
         let rules = GateRules::from_spec(&spec.gate).map_err(fail)?;
-        if let Some(check) = rules
-            .context_checks
-            .iter()
-            .find(|c| {
-                !spec.context.iter().any(|p| {
-                    p.name == c.context && p.stage == sluice_core::workflow::ContextStage::Gate
-                })
+        if let Some(check) = rules.context_checks.iter().find(|c| {
+            !spec.context.iter().any(|p| {
+                p.name == c.context && p.stage == sluice_core::workflow::ContextStage::Gate
             })
-        {
+        }) {
             return Err(fail(format!(
                 "gate.rules.context_checks.{0}: no [[context]] named {0:?} asked by the gate",
                 check.context

@@ -204,7 +204,12 @@ async fn a_postgres_provider_reads_one_row_and_cannot_write() -> anyhow::Result<
     let databases = ["account", "sneaky"]
         .map(|n| (n.to_owned(), db.url.clone()))
         .into();
-    let contexts = Contexts::new(ContextStage::Gate, [("crm", specs.as_slice())], &Default::default(), &databases)?;
+    let contexts = Contexts::new(
+        ContextStage::Gate,
+        [("crm", specs.as_slice())],
+        &Default::default(),
+        &databases,
+    )?;
     let gathered = contexts
         .gather("crm", &json!({ "account_id": "acc-1" }))
         .await;
@@ -231,6 +236,7 @@ async fn a_postgres_provider_reads_one_row_and_cannot_write() -> anyhow::Result<
     assert_eq!(none.values["account"].as_ref().ok(), Some(&json!({})));
     // A postgres provider without a database cannot be set up.
     let err = Contexts::new(
+        ContextStage::Gate,
         [("crm", specs.as_slice())],
         &Default::default(),
         &Default::default(),

@@ -19,14 +19,16 @@ async fn crm(answer: Value, status: u16) -> anyhow::Result<(String, Arc<Mutex<Ve
     let seen = asked.clone();
     let app = axum::Router::new().route(
         "/guests",
-        axum::routing::get(move |axum::extract::RawQuery(query): axum::extract::RawQuery| {
-            let (answer, seen) = (answer.clone(), seen.clone());
-            async move {
-                seen.lock().unwrap().push(query.unwrap_or_default());
-                let status = axum::http::StatusCode::from_u16(status).unwrap();
-                (status, axum::Json(answer))
-            }
-        }),
+        axum::routing::get(
+            move |axum::extract::RawQuery(query): axum::extract::RawQuery| {
+                let (answer, seen) = (answer.clone(), seen.clone());
+                async move {
+                    seen.lock().unwrap().push(query.unwrap_or_default());
+                    let status = axum::http::StatusCode::from_u16(status).unwrap();
+                    (status, axum::Json(answer))
+                }
+            },
+        ),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}/guests?phone={{from}}", listener.local_addr()?);
@@ -52,9 +54,14 @@ async fn the_model_is_shown_what_the_provider_said_and_the_use_is_recorded() -> 
     assert_eq!(asked.lock().unwrap().as_slice(), ["phone=%2B34600000001"]);
     // The model saw the answer in the prompt.
     let calls = env.fake.calls();
-    let prompt = calls[0].body["messages"][1]["content"].as_str().unwrap_or_default().to_owned();
+    let prompt = calls[0].body["messages"][1]["content"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     assert!(
-        prompt.contains(r#"What the CRM knows about the guest: {"guest":{"usual_party":4,"vip":true}}"#),
+        prompt.contains(
+            r#"What the CRM knows about the guest: {"guest":{"usual_party":4,"vip":true}}"#
+        ),
         "{prompt}"
     );
     // And the interpretation says what it was, from where.
@@ -62,7 +69,11 @@ async fn the_model_is_shown_what_the_provider_said_and_the_use_is_recorded() -> 
     assert_eq!(i.context.len(), 1);
     assert_eq!(i.context[0].name, "guest");
     assert!(i.context[0].from.ends_with("/guests"), "{:?}", i.context[0]);
-    assert!(!i.context[0].from.contains("phone"), "no personal data: {:?}", i.context[0]);
+    assert!(
+        !i.context[0].from.contains("phone"),
+        "no personal data: {:?}",
+        i.context[0]
+    );
     let journal = env.wait_for(&envelope, State::OutputValidated).await?;
     let completed = journal
         .iter()
@@ -92,7 +103,10 @@ async fn a_provider_that_cannot_answer_stops_for_a_person() -> anyhow::Result<()
         .find_map(|e| e.detail.clone())
         .unwrap_or_default()
         .to_string();
-    assert!(reason.contains("context guest could not be fetched"), "{reason}");
+    assert!(
+        reason.contains("context guest could not be fetched"),
+        "{reason}"
+    );
     assert_eq!(env.fake.call_count(), 0, "the model was not asked");
     env.stop().await
 }
