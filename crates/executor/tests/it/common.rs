@@ -231,6 +231,23 @@ impl Env {
         Ok((message, envelope))
     }
 
+    /// The execute stage consumer's state (pending and unacked messages).
+    pub async fn execute_consumer_info(
+        &self,
+    ) -> anyhow::Result<async_nats::jetstream::consumer::Info> {
+        let stream = self
+            .nats
+            .jetstream
+            .get_stream(self.nats.subjects.stream(StreamKind::Pipeline))
+            .await?;
+        let name = self.nats.subjects.consumer(Stage::Execute, WORKFLOW)?;
+        let mut consumer: async_nats::jetstream::consumer::PullConsumer = stream
+            .get_consumer(&name)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(consumer.info().await?.clone())
+    }
+
     /// Waits for the notify hand-off of `envelope` published under
     /// `generation` (its `Nats-Msg-Id`), and returns what it carries.
     pub async fn notified_as(
