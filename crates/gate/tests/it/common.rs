@@ -267,6 +267,15 @@ pub fn happy() -> Envelope {
     )
 }
 
+/// The decision recorded with `GATE_DECIDED`.
+pub fn decision(journal: &[JournalEntry]) -> sluice_core::pipeline::GateDecision {
+    let entry = journal
+        .iter()
+        .find(|e| e.to_state == "GATE_DECIDED")
+        .expect("GATE_DECIDED journalled");
+    serde_json::from_value(entry.detail.clone().expect("detail")).expect("a GateDecision")
+}
+
 /// The states of a journal, oldest first.
 pub fn states(journal: &[JournalEntry]) -> Vec<&str> {
     journal.iter().map(|e| e.to_state.as_str()).collect()

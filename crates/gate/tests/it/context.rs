@@ -8,18 +8,10 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use sluice_core::pipeline::{GateDecision, Verdict};
+use sluice_core::pipeline::Verdict;
 use sluice_core::{Stage, State};
 
-use crate::common::{Env, contract, edited_workflows, envelope};
-
-fn decision(journal: &[sluice_ledger::JournalEntry]) -> GateDecision {
-    let entry = journal
-        .iter()
-        .find(|e| e.to_state == "GATE_DECIDED")
-        .expect("GATE_DECIDED journalled");
-    serde_json::from_value(entry.detail.clone().expect("detail")).expect("a GateDecision")
-}
+use crate::common::{Env, contract, decision, edited_workflows, envelope};
 
 fn at(time: &str, party: u32) -> sluice_core::Envelope {
     let mut c = contract();

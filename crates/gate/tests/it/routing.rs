@@ -1,18 +1,10 @@
 //! Each verdict's route: states, stage messages, parked requests, events.
 
 use serde_json::json;
-use sluice_core::pipeline::{GateDecision, Verdict};
+use sluice_core::pipeline::Verdict;
 use sluice_core::{Stage, State};
 
-use crate::common::{Env, contract, envelope, happy, states};
-
-fn decision(journal: &[sluice_ledger::JournalEntry]) -> GateDecision {
-    let entry = journal
-        .iter()
-        .find(|e| e.to_state == "GATE_DECIDED")
-        .expect("GATE_DECIDED journalled");
-    serde_json::from_value(entry.detail.clone().expect("detail")).expect("a GateDecision")
-}
+use crate::common::{Env, contract, decision, envelope, happy, states};
 
 #[tokio::test]
 async fn a_valid_confident_request_goes_to_the_executor() {

@@ -7,16 +7,15 @@
 //! it. A repeated `webhook-id` is answered with the original 202 body.
 
 use axum::Json;
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use sluice_core::CorrelationId;
 use tracing::Instrument as _;
 
-use super::{ApiError, AppState};
+use super::{ApiError, AppState, read_body};
 use crate::accept::{AcceptError, Accepted, Event};
 use crate::signature::{self, SignedHeaders};
-use crate::sources::Source;
 
 /// The upstream's correlation id header.
 pub const CORRELATION_HEADER: &str = "x-correlation-id";
@@ -55,18 +54,8 @@ pub(super) async fn post_event(
         )
         .retry_after(1));
     };
-    let body = tokio::time::timeout(inner.body_timeout, read_body(spec, &headers, body))
-        .await
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::REQUEST_TIMEOUT,
-                "body_timeout",
-                format!(
-                    "the body did not arrive within {} ms",
-                    inner.body_timeout.as_millis()
-                ),
-            )
-        })??;
+    let limit = spec.spec.webhook.as_ref().map_or(0, |w| w.max_body_bytes);
+    let body = read_body(body, &headers, limit, inner.body_timeout).await?;
     let value = |name| headers.get(name).and_then(|v| v.to_str().ok());
     let signed = SignedHeaders {
         id: value(signature::ID_HEADER),
@@ -133,28 +122,4 @@ pub(super) async fn post_event(
             Err(ApiError::unavailable(what, inner.retry_after_secs))
         }
     }
-}
-
-/// Reads the body up to the source's limit (413 beyond it).
-async fn read_body(spec: &Source, headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
-    let limit = spec.spec.webhook.as_ref().map_or(0, |w| w.max_body_bytes);
-    let too_large = || {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
-            format!("body larger than {limit} bytes"),
-        )
-    };
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        return Err(too_large());
-    }
-    // The only error left is the limit (or a client that went away, which
-    // never reads the answer).
-    axum::body::to_bytes(body, limit)
-        .await
-        .map_err(|_| too_large())
 }

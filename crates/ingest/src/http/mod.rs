@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::http::{Method, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use tokio::sync::Semaphore;
@@ -91,6 +91,43 @@ pub fn router(state: AppState) -> Router {
 
 async fn openapi() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
+}
+
+/// Reads a request body of at most `limit` bytes (413 beyond it, refused
+/// before reading when `Content-Length` says so) arriving within `timeout`
+/// (408 for a slow sender).
+async fn read_body(
+    body: axum::body::Body,
+    headers: &HeaderMap,
+    limit: usize,
+    timeout: Duration,
+) -> Result<axum::body::Bytes, ApiError> {
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("body larger than {limit} bytes"),
+        )
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    let read = tokio::time::timeout(timeout, axum::body::to_bytes(body, limit));
+    read.await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "body_timeout",
+                format!("the body did not arrive within {} ms", timeout.as_millis()),
+            )
+        })?
+        // The only error left is the limit (or a client that went away,
+        // which never reads the answer).
+        .map_err(|_| too_large())
 }
 
 /// The answer for a path the router does not serve; its code tells it apart

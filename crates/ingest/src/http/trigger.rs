@@ -17,7 +17,6 @@
 //! body size 413, JSON 400, schema 422; then 202.
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use axum::Json;
 use axum::body::Body;
@@ -30,7 +29,7 @@ use sluice_runtime::rate_limit::RateLimiter;
 use tracing::Instrument as _;
 
 use super::events::CORRELATION_HEADER;
-use super::{ApiError, AppState};
+use super::{ApiError, AppState, read_body};
 use crate::accept::{AcceptError, Accepted, Event};
 use crate::sources::Source;
 
@@ -275,39 +274,6 @@ async fn authenticate(
         )));
     }
     Ok(identity)
-}
-
-/// Reads the body up to `limit` bytes (413 beyond) within `timeout` (408).
-async fn read_body(
-    body: Body,
-    headers: &HeaderMap,
-    limit: usize,
-    timeout: Duration,
-) -> Result<axum::body::Bytes, ApiError> {
-    let too_large = || {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
-            format!("body larger than {limit} bytes"),
-        )
-    };
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        return Err(too_large());
-    }
-    tokio::time::timeout(timeout, axum::body::to_bytes(body, limit))
-        .await
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::REQUEST_TIMEOUT,
-                "body_timeout",
-                format!("the body did not arrive within {} ms", timeout.as_millis()),
-            )
-        })?
-        .map_err(|_| too_large())
 }
 
 #[cfg(test)]
