@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use sluice_bus::Bus;
-use sluice_core::metrics::{DEAD_LETTER_DEPTH, REVIEW_BACKLOG, REVIEW_BACKLOG_AGE};
+use sluice_core::metrics::{DEAD_LETTER_DEPTH, REVIEW_BACKLOG, REVIEW_BACKLOG_AGE, WORKFLOW_OWNER};
 use sluice_core::subjects::StreamKind;
 use sluice_core::workflow::Owners;
 use sluice_ledger::{Backlog, LedgerClient};
@@ -65,6 +65,13 @@ pub async fn sample(
     owners: &Owners,
     seen: &mut Seen,
 ) -> Result<(), Error> {
+    // Owners first: they need neither the ledger nor NATS, so the alerts
+    // that join on them keep their owner while either is away.
+    for (workflow, ownership) in owners.iter() {
+        metrics::gauge!(WORKFLOW_OWNER.name,
+            "workflow" => workflow.to_owned(), "owner" => ownership.owner.clone())
+        .set(1.0);
+    }
     set_backlog(&ledger.backlog().await?, owners, seen);
     let streams: Vec<String> = STREAMS.iter().map(|k| bus.subjects().stream(*k)).collect();
     sluice_bus::observe::sample_consumers(bus.jetstream(), &streams, &mut seen.consumers).await?;

@@ -79,6 +79,14 @@ pub const REVIEW_SLA_BREACHES: MetricDef = counter(
     "deadletter",
     "Review items announced as past their SLA (once per item).",
 );
+/// Who owns each workflow, for joining onto metrics without the label.
+pub const WORKFLOW_OWNER: MetricDef = gauge(
+    "sluice_workflow_owner",
+    MetricUnit::Count,
+    &["workflow", "owner"],
+    "deadletter",
+    "1 per declared workflow, labelled with its owner: alerts on metrics without an owner label join on it (`* on (workflow) group_left (owner)`).",
+);
 /// Review items escalated to their owner.
 pub const REVIEW_ESCALATIONS: MetricDef = counter(
     "sluice_review_escalations_total",

@@ -18,6 +18,11 @@ impl Owners {
         Self(owned.collect())
     }
 
+    /// Every workflow that declares an owner, with it, by name.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &OwnershipSpec)> {
+        self.0.iter().map(|(w, o)| (w.as_str(), o))
+    }
+
     /// `workflow`'s `[ownership]`, if declared.
     pub fn get(&self, workflow: &str) -> Option<&OwnershipSpec> {
         self.0.get(workflow)
