@@ -2,7 +2,7 @@
 //! the way into a replay of what the filter selects. Only the sre and admin
 //! roles see dead letters (the ledger refuses the others too).
 
-use axum::extract::Query;
+use axum::extract::{Query, State};
 use axum::response::Html;
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -13,6 +13,7 @@ use crate::auth::SignedIn;
 use crate::error::{Error, Result};
 use crate::pages::layout;
 use crate::session::Session;
+use crate::state::AppState;
 
 /// How many entries one page lists (and one filtered replay takes at most).
 pub const PAGE: u32 = 200;
@@ -157,7 +158,11 @@ impl Filter {
 }
 
 /// `GET /dead-letters`.
-pub async fn list(signed_in: SignedIn, Query(filter): Query<Filter>) -> Result<Html<String>> {
+pub async fn list(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Query(filter): Query<Filter>,
+) -> Result<Html<String>> {
     let session = &signed_in.session;
     require_operator(session)?;
     let page = session
@@ -172,7 +177,7 @@ pub async fn list(signed_in: SignedIn, Query(filter): Query<Filter>) -> Result<H
         @if entries.is_empty() {
             p { "No dead letter matches this filter." }
         } @else {
-            (table(entries))
+            (table(entries, &state.catalog.owners()))
             @if !page.next_page_token.is_empty() {
                 p { "Only the newest " (PAGE) " are shown: narrow the filter to see the others." }
             }
@@ -192,7 +197,7 @@ pub async fn list(signed_in: SignedIn, Query(filter): Query<Filter>) -> Result<H
     ))
 }
 
-fn table(entries: &[DeadLetter]) -> Markup {
+fn table(entries: &[DeadLetter], owners: &sluice_core::workflow::Owners) -> Markup {
     html! {
         table {
             caption { (entries.len()) " dead letters, newest first" }
@@ -200,6 +205,7 @@ fn table(entries: &[DeadLetter]) -> Markup {
                 th scope="col" { "Entry" }
                 th scope="col" { "When" }
                 th scope="col" { "Workflow" }
+                th scope="col" { "Owner" }
                 th scope="col" { "Stage" }
                 th scope="col" { "Class" }
                 th scope="col" { "Reason" }
@@ -212,6 +218,7 @@ fn table(entries: &[DeadLetter]) -> Markup {
                         th scope="row" { a href={ "/dead-letters/" (d.id) } { "#" (d.id) } }
                         td { (layout::instant(d.created_at)) }
                         td { (d.workflow) }
+                        td { (owners.owner(&d.workflow).unwrap_or("—")) }
                         td { (d.stage) }
                         td { (d.failure_class.as_str()) }
                         td { (d.reason) }
