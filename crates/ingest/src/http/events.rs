@@ -11,10 +11,9 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use sluice_core::CorrelationId;
-use tracing::Instrument as _;
 
-use super::{ApiError, AppState, read_body};
-use crate::accept::{AcceptError, Accepted, Event};
+use super::{ApiError, AppState, accept_in, admit, json_body, read_body};
+use crate::accept::{Accepted, Event};
 use crate::signature::{self, SignedHeaders};
 
 /// The upstream's correlation id header.
@@ -38,22 +37,9 @@ pub(super) async fn post_event(
             format!("no webhook source named {source:?}"),
         ));
     };
-    if let Err(wait) = inner.limiter.check(&source) {
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            "too many requests for this source",
-        )
-        .retry_after(wait.as_secs_f64().ceil() as u64));
-    }
-    let Ok(_permit) = inner.in_flight.try_acquire() else {
-        return Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "overloaded",
-            "too many requests in flight",
-        )
-        .retry_after(1));
-    };
+    let _permit = admit(&state, inner.limiter.check(&source), || {
+        "too many requests for this source".to_owned()
+    })?;
     let limit = spec.spec.webhook.as_ref().map_or(0, |w| w.max_body_bytes);
     let body = read_body(body, &headers, limit, inner.body_timeout).await?;
     let value = |name| headers.get(name).and_then(|v| v.to_str().ok());
@@ -69,13 +55,7 @@ pub(super) async fn post_event(
             tracing::warn!(source = %source, reason = %e, "webhook refused");
             ApiError::new(StatusCode::UNAUTHORIZED, "bad_signature", e.to_string())
         })?;
-    let data: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "malformed_json",
-            format!("body is not JSON: {e}"),
-        )
-    })?;
+    let data = json_body(&body)?;
     spec.validate(&data).map_err(|violations| {
         tracing::info!(source = %source, violations = violations.len(), "payload refused by schema");
         ApiError::schema(violations)
@@ -108,18 +88,5 @@ pub(super) async fn post_event(
         by: None,
         traceparent: value(sluice_core::headers::TRACEPARENT),
     };
-    match inner.acceptor.accept(&event).instrument(span.clone()).await {
-        Ok(accepted) => {
-            span.in_scope(|| tracing::info!(executions = accepted.executions.len(), "accepted"));
-            Ok((StatusCode::ACCEPTED, Json(accepted)))
-        }
-        Err(err) => {
-            span.in_scope(|| tracing::warn!(error = %err, "not accepted"));
-            let what = match err {
-                AcceptError::Ledger(_) => "the ledger",
-                AcceptError::Nats(_) => "NATS",
-            };
-            Err(ApiError::unavailable(what, inner.retry_after_secs))
-        }
-    }
+    accept_in(&state, &event, span).await
 }

@@ -93,6 +93,71 @@ async fn openapi() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
 }
 
+/// Records and hands `event` to the pipeline inside `span`: 202 with what
+/// was accepted, or 503 naming what is unavailable (nothing was accepted).
+async fn accept_in(
+    state: &AppState,
+    event: &crate::accept::Event<'_>,
+    span: tracing::Span,
+) -> Result<(StatusCode, axum::Json<crate::accept::Accepted>), ApiError> {
+    use tracing::Instrument as _;
+    match state
+        .0
+        .acceptor
+        .accept(event)
+        .instrument(span.clone())
+        .await
+    {
+        Ok(accepted) => {
+            span.in_scope(|| tracing::info!(executions = accepted.executions.len(), "accepted"));
+            Ok((StatusCode::ACCEPTED, axum::Json(accepted)))
+        }
+        Err(err) => {
+            span.in_scope(|| tracing::warn!(error = %err, "not accepted"));
+            let what = match err {
+                crate::accept::AcceptError::Ledger(_) => "the ledger",
+                crate::accept::AcceptError::Nats(_) => "NATS",
+            };
+            Err(ApiError::unavailable(what, state.0.retry_after_secs))
+        }
+    }
+}
+
+/// The checks every POST makes before reading its body: `limited` is the
+/// rate limiter's answer (429 with `Retry-After`), then a place among the
+/// requests in flight (503 when there is none).
+fn admit<'a>(
+    state: &'a AppState,
+    limited: Result<(), Duration>,
+    what: impl FnOnce() -> String,
+) -> Result<tokio::sync::SemaphorePermit<'a>, ApiError> {
+    if let Err(wait) = limited {
+        return Err(
+            ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", what())
+                .retry_after(wait.as_secs_f64().ceil() as u64),
+        );
+    }
+    state.0.in_flight.try_acquire().map_err(|_| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "overloaded",
+            "too many requests in flight",
+        )
+        .retry_after(1)
+    })
+}
+
+/// A body that must be JSON (400 `malformed_json` otherwise).
+fn json_body(body: &[u8]) -> Result<serde_json::Value, ApiError> {
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            format!("body is not JSON: {e}"),
+        )
+    })
+}
+
 /// Reads a request body of at most `limit` bytes (413 beyond it, refused
 /// before reading when `Content-Length` says so) arriving within `timeout`
 /// (408 for a slow sender).

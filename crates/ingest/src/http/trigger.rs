@@ -26,11 +26,10 @@ use serde::Deserialize;
 use sluice_core::CorrelationId;
 use sluice_ledger::{Identity, Role};
 use sluice_runtime::rate_limit::RateLimiter;
-use tracing::Instrument as _;
 
 use super::events::CORRELATION_HEADER;
-use super::{ApiError, AppState, read_body};
-use crate::accept::{AcceptError, Accepted, Event};
+use super::{ApiError, AppState, accept_in, admit, json_body, read_body};
+use crate::accept::{Accepted, Event};
 use crate::sources::Source;
 
 /// The header naming the request: the same key is the same execution.
@@ -67,35 +66,16 @@ pub(super) async fn post_trigger(
     let source = pick_source(&inner.sources, &workflow, query.source.as_deref())?;
     let key = idempotency_key(&headers)?;
     let caller = authenticate(&state, peer, &headers).await?;
-    if let Err(wait) = inner.trigger_limiter.check(&caller.name) {
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            format!("too many triggers by {}", caller.name),
-        )
-        .retry_after(wait.as_secs_f64().ceil() as u64));
-    }
-    let Ok(_permit) = inner.in_flight.try_acquire() else {
-        return Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "overloaded",
-            "too many requests in flight",
-        )
-        .retry_after(1));
-    };
+    let _permit = admit(&state, inner.trigger_limiter.check(&caller.name), || {
+        format!("too many triggers by {}", caller.name)
+    })?;
     let limit = source
         .spec
         .webhook
         .as_ref()
         .map_or(DEFAULT_MAX_BODY, |w| w.max_body_bytes);
     let body = read_body(body, &headers, limit, inner.body_timeout).await?;
-    let data: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "malformed_json",
-            format!("body is not JSON: {e}"),
-        )
-    })?;
+    let data = json_body(&body)?;
     source.validate(&data).map_err(ApiError::schema)?;
     let event_id = format!("manual:{key}");
     let value = |name| headers.get(name).and_then(|v| v.to_str().ok());
@@ -128,20 +108,7 @@ pub(super) async fn post_trigger(
         by: Some(&caller.name),
         traceparent: value(sluice_core::headers::TRACEPARENT),
     };
-    match inner.acceptor.accept(&event).instrument(span.clone()).await {
-        Ok(accepted) => {
-            span.in_scope(|| tracing::info!("triggered"));
-            Ok((StatusCode::ACCEPTED, Json(accepted)))
-        }
-        Err(err) => {
-            span.in_scope(|| tracing::warn!(error = %err, "trigger not accepted"));
-            let what = match err {
-                AcceptError::Ledger(_) => "the ledger",
-                AcceptError::Nats(_) => "NATS",
-            };
-            Err(ApiError::unavailable(what, inner.retry_after_secs))
-        }
-    }
+    accept_in(&state, &event, span).await
 }
 
 /// The source whose events start `workflow`: `named`, or the only one.
