@@ -15,6 +15,7 @@ use std::time::Duration;
 use clap::Args;
 use serde_json::{Value, json};
 use sluice_core::ExecutionId;
+use sluice_core::error::root_cause;
 
 use crate::CliConfig;
 use crate::error::CliError;
@@ -78,7 +79,7 @@ pub async fn run(
         request = request.query(&[("source", source)]);
     }
     let response = request.send().await.map_err(|e| {
-        CliError::Unreachable(format!("cannot reach ingest at {base}: {}", root(&e)))
+        CliError::Unreachable(format!("cannot reach ingest at {base}: {}", root_cause(&e)))
     })?;
     let status = response.status();
     let retry_after = response
@@ -133,16 +134,6 @@ fn default_key(workflow: &str, input: &Value) -> String {
         "input-{}",
         ExecutionId::derive("sluice-trigger", &canonical, workflow)
     )
-}
-
-/// The innermost cause: reqwest's own message is only "error sending
-/// request".
-fn root(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut cause = err;
-    while let Some(next) = cause.source() {
-        cause = next;
-    }
-    cause.to_string()
 }
 
 /// Ingest's refusal as the operator reads it, with the exit code it means.

@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 use backon::{ExponentialBuilder, Retryable as _};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
+use sluice_core::error::root_cause;
 use sluice_core::metrics::CONTEXT_LOOKUPS;
 use sluice_core::pipeline::ContextUse;
 use sluice_core::template::{render_with, scalar};
@@ -70,16 +71,6 @@ struct Entry {
     value: Value,
     fetched_at: DateTime<Utc>,
     fetched: Instant,
-}
-
-/// What the providers said for one execution.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Gathered {
-    /// Each provider's answer, by name, or why there is none (unavailable,
-    /// or the request lacks what the lookup needs).
-    pub values: BTreeMap<String, Result<Value, String>>,
-    /// What is recorded with the decision.
-    pub uses: Vec<ContextUse>,
 }
 
 impl Contexts {
@@ -151,14 +142,15 @@ impl Contexts {
     }
 
     /// Asks every provider of `workflow` about `fields` (the contract at the
-    /// gate, the event's payload at the interpreter), in declaration order.
-    pub async fn gather(&self, workflow: &str, contract: &Value) -> Gathered {
-        let mut gathered = Gathered::default();
+    /// gate, the event's payload at the interpreter), in declaration order:
+    /// each answer as it is recorded with the decision.
+    pub async fn gather(&self, workflow: &str, contract: &Value) -> Vec<ContextUse> {
         let empty = Map::new();
         let fields = contract.as_object().unwrap_or(&empty);
+        let mut uses = Vec::new();
         for provider in self.providers.get(workflow).into_iter().flatten() {
-            let (value, used) = self.lookup(provider, fields).await;
-            let result = match (&value, used.cached, used.stale) {
+            let used = self.lookup(provider, fields).await;
+            let result = match (&used.value, used.cached, used.stale) {
                 (None, _, _) => "unavailable",
                 (Some(_), _, true) => "stale",
                 (Some(_), true, _) => "cached",
@@ -168,23 +160,19 @@ impl Contexts {
                 "workflow" => workflow.to_owned(), "context" => provider.spec.name.clone(),
                 "result" => result)
             .increment(1);
-            if value.is_none() {
+            if used.value.is_none() {
                 tracing::warn!(context = %provider.spec.name, error = ?used.error,
                     "context unavailable: the execution goes to review");
             }
-            let value =
-                value.ok_or_else(|| used.error.clone().unwrap_or_else(|| "no answer".to_owned()));
-            gathered.values.insert(provider.spec.name.clone(), value);
-            gathered.uses.push(used);
+            uses.push(used);
         }
-        gathered
+        uses
     }
 
-    async fn lookup(
-        &self,
-        provider: &Provider,
-        fields: &Map<String, Value>,
-    ) -> (Option<Value>, ContextUse) {
+    /// One provider's answer for `fields`, as recorded: `value` is set
+    /// when there is one to use (fresh, cached or stale), `error` says why
+    /// the provider did not answer.
+    async fn lookup(&self, provider: &Provider, fields: &Map<String, Value>) -> ContextUse {
         let spec = &provider.spec;
         let mut used = ContextUse {
             name: spec.name.clone(),
@@ -200,7 +188,7 @@ impl Contexts {
             Ok(request) => request,
             Err(missing) => {
                 used.error = Some(format!("the request has no {missing}"));
-                return (None, used);
+                return used;
             }
         };
         let key = format!("{}\n{}", spec.name, request.key());
@@ -209,17 +197,18 @@ impl Contexts {
             && entry.fetched.elapsed() < Duration::from_secs(spec.fresh_for_s)
         {
             used.cached = true;
-            return (Some(entry.value.clone()), answered(used, entry));
+            return answered(used, entry);
         }
         match self.fetch(provider, &request).await {
             Ok(value) => {
                 let entry = Entry {
-                    value: value.clone(),
+                    value,
                     fetched_at: Utc::now(),
                     fetched: Instant::now(),
                 };
-                self.store(key, entry.clone());
-                (Some(value), answered(used, &entry))
+                let used = answered(used, &entry);
+                self.store(key, entry);
+                used
             }
             Err(reason) => {
                 used.error = Some(reason);
@@ -228,9 +217,9 @@ impl Contexts {
                         if entry.fetched.elapsed() <= Duration::from_secs(spec.max_stale_s) =>
                     {
                         used.stale = true;
-                        (Some(entry.value.clone()), answered(used, &entry))
+                        answered(used, &entry)
                     }
-                    _ => (None, used),
+                    _ => used,
                 }
             }
         }
@@ -271,7 +260,7 @@ impl Contexts {
             .header("accept", "application/json")
             .send()
             .await
-            .map_err(|e| format!("request failed: {}", root(&e)))?;
+            .map_err(|e| format!("request failed: {}", root_cause(&e)))?;
         let status = response.status();
         if !status.is_success() {
             return Err(format!("answered {status}"));
@@ -413,16 +402,6 @@ async fn read(pool: &PgPool, query: &str, params: &[String]) -> Result<Value, St
         .map_err(|e| format!("database: {e}"))?;
     tx.rollback().await.map_err(|e| format!("database: {e}"))?;
     Ok(row.unwrap_or_else(|| Value::Object(Map::new())))
-}
-
-/// The innermost cause of a request error (reqwest's own is only "error
-/// sending request").
-fn root(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut cause = err;
-    while let Some(next) = cause.source() {
-        cause = next;
-    }
-    cause.to_string()
 }
 
 #[cfg(test)]

@@ -44,6 +44,16 @@ pub enum Error {
     Envelope(#[from] serde_json::Error),
 }
 
+/// The innermost cause of `err`, as text: an HTTP client's own message is
+/// often only "error sending request", the reason is at the bottom.
+pub fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = err;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
+
 /// Checks that `name` can stand as one NATS subject token (and as part of a
 /// stream or consumer name): lower-case ASCII letters, digits, `_` and `-`.
 pub fn validate_name(kind: &'static str, name: &str) -> Result<(), Error> {

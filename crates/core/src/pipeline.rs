@@ -144,6 +144,15 @@ pub struct RuleResult {
     pub detail: String,
 }
 
+impl ContextUse {
+    /// The answer to decide on, or why there is none.
+    pub fn answer(&self) -> Result<&serde_json::Value, &str> {
+        self.value
+            .as_ref()
+            .ok_or_else(|| self.error.as_deref().unwrap_or("no answer"))
+    }
+}
+
 /// The result of one action, as the executor recorded it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ActionRecord {

@@ -22,6 +22,20 @@ pub use context::{ContextKind, ContextSpec, ContextStage};
 pub use owners::Owners;
 pub use ownership::{EscalationSpec, OwnershipSpec, UNOWNED, WebhookTarget};
 
+/// An absolute http(s) URL with a host, under `key` in errors. The full
+/// parse happens where the URL is used; this catches a secret or a typo
+/// pasted in its place.
+fn validate_url(key: &str, url: &str) -> Result<(), String> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    let host = rest.and_then(|r| r.split(['/', '?', '#']).next());
+    match host {
+        Some(h) if !h.is_empty() && !url.contains(char::is_whitespace) => Ok(()),
+        _ => Err(format!("{key} {url:?} is not an http(s) URL with a host")),
+    }
+}
+
 /// One declared workflow.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

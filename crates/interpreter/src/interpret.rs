@@ -95,17 +95,22 @@ impl LoadedWorkflow {
         else {
             return Ok((Map::new(), Vec::new()));
         };
-        let gathered = contexts.gather(&self.spec.name, &envelope.data).await;
+        let uses = contexts.gather(&self.spec.name, &envelope.data).await;
         let mut found = Map::new();
-        for (name, answer) in gathered.values {
-            match answer {
+        for used in &uses {
+            match used.answer() {
                 Ok(value) => {
-                    found.insert(name, value);
+                    found.insert(used.name.clone(), value.clone());
                 }
-                Err(why) => return Err(format!("context {name} could not be fetched ({why})")),
+                Err(why) => {
+                    return Err(format!(
+                        "context {} could not be fetched ({why})",
+                        used.name
+                    ));
+                }
             }
         }
-        Ok((found, gathered.uses))
+        Ok((found, uses))
     }
 
     /// The primary backend, with one repair for a model's invalid answer.

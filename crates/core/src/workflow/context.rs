@@ -10,6 +10,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::validate_name;
+
 /// One context provider.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -81,30 +83,16 @@ impl ContextSpec {
     /// Checks what serde cannot: a name that is a label, a bounded time
     /// limit, a read-only query.
     pub fn validate(&self) -> Result<(), String> {
-        let name_ok = !self.name.is_empty()
-            && self.name.len() <= 64
-            && self
-                .name
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
-        if !name_ok {
-            return Err(format!(
-                "context name {:?} must be 1-64 characters of a-z 0-9 _ -",
-                self.name
-            ));
-        }
+        validate_name("context", &self.name).map_err(|e| e.to_string())?;
         if self.timeout_ms == 0 || self.timeout_ms > 60_000 {
             return Err(format!("context {}: timeout_ms must be 1-60000", self.name));
         }
         match self.kind {
             ContextKind::Http => {
-                let url = self.url.as_deref().unwrap_or_default();
-                if !(url.starts_with("http://") || url.starts_with("https://")) {
-                    return Err(format!(
-                        "context {}: kind http needs url, an http(s) URL",
-                        self.name
-                    ));
-                }
+                let Some(url) = &self.url else {
+                    return Err(format!("context {}: kind http needs url", self.name));
+                };
+                super::validate_url(&format!("context {}: url", self.name), url)?;
                 if self.query.is_some() || !self.params.is_empty() {
                     return Err(format!(
                         "context {}: query and params are for kind postgres",

@@ -95,7 +95,7 @@ impl EscalationSpec {
     fn validate(&self) -> Result<(), String> {
         validate_env_name("ownership.escalation.secret_env", &self.secret_env)?;
         match &self.webhook {
-            WebhookTarget::Url(url) => validate_url(url),
+            WebhookTarget::Url(url) => super::validate_url("ownership.escalation.webhook", url),
             WebhookTarget::Env { env } if *env == self.secret_env => Err(
                 "ownership.escalation: the webhook URL and the secret need two variables".into(),
             ),
@@ -119,21 +119,6 @@ fn validate_env_name(key: &str, name: &str) -> Result<(), String> {
         Err(format!(
             "{key} {name:?} is not an environment variable name ([A-Z][A-Z0-9_]*)"
         ))
-    }
-}
-
-/// An absolute http(s) URL with a host. The full parse happens where the
-/// URL is used; this catches a secret or a typo pasted in its place.
-fn validate_url(url: &str) -> Result<(), String> {
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"));
-    let host = rest.and_then(|r| r.split(['/', '?', '#']).next());
-    match host {
-        Some(h) if !h.is_empty() && !url.contains(char::is_whitespace) => Ok(()),
-        _ => Err(format!(
-            "ownership.escalation.webhook {url:?} is not an http(s) URL with a host"
-        )),
     }
 }
 

@@ -212,11 +212,11 @@ impl Gate {
             now: self.inner.clock.now(),
             switched_off,
             sample: rules::sample_of(envelope.execution_id),
-            context: gathered.as_ref().map(|g| &g.values),
+            context: gathered.as_deref(),
         };
         let mut evaluation = rules::evaluate(ctx.policy, &facts);
         if let Some(gathered) = gathered {
-            evaluation.decision.context = gathered.uses;
+            evaluation.decision.context = gathered;
         }
         if evaluation.route == Route::Pause {
             // The guard pauses this stage's consumer; the message waits.

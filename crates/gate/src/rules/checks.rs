@@ -264,8 +264,9 @@ fn context(policy: &Policy, facts: &Facts<'_>) -> Option<Check> {
     let mut ask: Vec<String> = Vec::new();
     let mut offers: Vec<String> = Vec::new();
     let mut details = Vec::new();
-    for (name, answer) in answers {
-        let value = match answer {
+    for used in answers {
+        let name = &used.name;
+        let value = match used.answer() {
             Ok(value) => value,
             Err(why) => {
                 unavailable.push(format!("{name} could not be checked ({why})"));

@@ -116,10 +116,10 @@ pub struct Facts<'a> {
     /// Where the execution falls in [0, 1) for spot-check sampling: from
     /// its id (see [`sample_of`]), so a redelivery samples the same way.
     pub sample: f64,
-    /// The context providers' answers by name (`None`: unavailable), or
-    /// `None` when none was gathered (offline evals, a reviewer's
-    /// correction): then the context checks are not run.
-    pub context: Option<&'a std::collections::BTreeMap<String, Result<serde_json::Value, String>>>,
+    /// The context providers' answers, or `None` when none was gathered
+    /// (offline evals, a reviewer's correction): then the context checks
+    /// are not run.
+    pub context: Option<&'a [sluice_core::pipeline::ContextUse]>,
 }
 
 /// The spot-check position of `execution` in [0, 1): its id's first 64

@@ -205,16 +205,16 @@ async fn a_postgres_provider_reads_one_row_and_cannot_write() -> anyhow::Result<
     let gathered = contexts
         .gather("crm", &json!({ "account_id": "acc-1" }))
         .await;
+    let answer = |uses: &[sluice_core::pipeline::ContextUse], name: &str| {
+        let used = uses.iter().find(|u| u.name == name).expect("asked");
+        used.answer().cloned().map_err(str::to_owned)
+    };
     assert_eq!(
-        gathered.values["account"].as_ref().ok(),
-        Some(&json!({ "industry": "software", "employees": 120 }))
+        answer(&gathered, "account").ok(),
+        Some(json!({ "industry": "software", "employees": 120 }))
     );
-    assert_eq!(gathered.uses[0].from, "postgres:account");
-    let refused = gathered.values["sneaky"]
-        .as_ref()
-        .err()
-        .cloned()
-        .unwrap_or_default();
+    assert_eq!(gathered[0].from, "postgres:account");
+    let refused = answer(&gathered, "sneaky").err().unwrap_or_default();
     assert!(refused.contains("read-only"), "{refused}");
     let advanced: bool = sqlx::query_scalar("SELECT is_called FROM counter")
         .fetch_one(&pool)
@@ -225,7 +225,7 @@ async fn a_postgres_provider_reads_one_row_and_cannot_write() -> anyhow::Result<
     let none = contexts
         .gather("crm", &json!({ "account_id": "acc-404" }))
         .await;
-    assert_eq!(none.values["account"].as_ref().ok(), Some(&json!({})));
+    assert_eq!(answer(&none, "account").ok(), Some(json!({})));
     // A postgres provider without a database cannot be set up.
     let err = Contexts::new(
         ContextStage::Gate,
