@@ -8,6 +8,9 @@ const RPC_BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
+/// Writes per statement, from one to the group-commit limit.
+const BATCH_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0];
+
 // Queues and dead letters.
 
 /// Open dead letters.
@@ -44,6 +47,16 @@ pub const LEDGER_RPC_DURATION: MetricDef = histogram(
     RPC_BUCKETS,
     "ledger",
     "Time the ledger took to answer one RPC, by method and gRPC status code.",
+);
+
+/// Writes per group-committed statement.
+pub const LEDGER_GROUP_COMMIT_SIZE: MetricDef = histogram(
+    "sluice_ledger_group_commit_size",
+    MetricUnit::Count,
+    &["op"],
+    BATCH_BUCKETS,
+    "ledger",
+    "Calls written by one group-committed statement, by operation (begin, mark_attempted, complete): near 1 when the ledger is idle, larger under concurrent load.",
 );
 
 // Human review.

@@ -7,48 +7,6 @@ use super::decide::{Claim, Decision, Existing, decide};
 use crate::error::{Error, Result};
 use crate::types::{BeginOutcome, BeginRequest, KeyState};
 
-/// Begin on a key nobody has claimed yet, in one statement outside any
-/// explicit transaction: the key row and its `started` event are inserted
-/// together or not at all. `None` when the key exists (or is being
-/// inserted by a concurrent Begin, which this statement waits for): the
-/// caller then runs [`begin`] in a transaction, which takes the row lock.
-///
-/// This is the hot path of every fresh effect, and it saves the three
-/// round trips of `BEGIN`, a second statement and `COMMIT`.
-pub(super) async fn begin_fresh(
-    conn: &mut PgConnection,
-    req: &BeginRequest,
-    lease_ms: i64,
-    actor: &str,
-) -> Result<Option<BeginOutcome>> {
-    let execution_id = req.execution_id.map(|id| *id.as_uuid());
-    let inserted = sqlx::query_scalar!(
-        r#"WITH ins AS (
-             INSERT INTO idempotency_keys
-               (key, fingerprint, state, owner, fencing_token, lease_expires_at, execution_id)
-             VALUES ($1, $2, 'in_progress', $3, 1,
-                     now() + $4::bigint * interval '1 millisecond', $5)
-             ON CONFLICT (key) DO NOTHING
-             RETURNING key, fencing_token)
-           INSERT INTO key_events (key, event, fencing_token, actor)
-           SELECT key, 'started', fencing_token, $6 FROM ins
-           RETURNING fencing_token"#,
-        req.key,
-        req.fingerprint,
-        req.owner,
-        lease_ms,
-        execution_id,
-        actor
-    )
-    .fetch_optional(&mut *conn)
-    .await?;
-    Ok(inserted.map(|fencing_token| BeginOutcome::Started {
-        fencing_token,
-        resume_from: None,
-        attempt: 1,
-    }))
-}
-
 /// Begin inside a transaction: insert the key if absent, otherwise lock the
 /// row and apply the key-state table. Concurrent Begins on one key serialise
 /// on the primary key (the insert) and then on the row lock, in Postgres, so

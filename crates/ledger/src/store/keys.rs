@@ -1,13 +1,14 @@
 //! Idempotency keys: Begin, MarkAttempted, Complete, Fail, Heartbeat, Get.
 //!
-//! Each function works on one connection (inside the caller's transaction
-//! where it needs one) so the [`Store`] methods stay thin and writes could be
-//! group-committed later.
+//! The fresh-key `Begin`, `MarkAttempted` and `Complete` are group-committed
+//! (see [`super::group`]); what they answer when their guard refuses is
+//! explained here, on a connection of its own.
 
 use serde_json::Value;
 use sqlx::PgConnection;
 
 use super::Store;
+use super::group::{Completion, FreshBegin, Guarded};
 use super::validate;
 use crate::error::{Error, Result};
 use crate::types::{BeginOutcome, BeginRequest, FailureKind, KeyRecord, KeyState};
@@ -22,11 +23,23 @@ impl Store {
             validate::text("supersede.review_id", review)?;
         }
         let lease_ms = validate::lease_ms(req.lease)?;
-        let mut conn = self.conn().await?;
-        if let Some(started) = super::begin::begin_fresh(&mut conn, req, lease_ms, actor).await? {
-            return Ok(started);
+        let fresh = FreshBegin {
+            key: req.key.clone(),
+            fingerprint: req.fingerprint.clone(),
+            owner: req.owner.clone(),
+            lease_ms,
+            execution_id: req.execution_id.map(|id| *id.as_uuid()),
+            actor: actor.to_owned(),
+        };
+        if let Some(fencing_token) = self.group().begin_fresh(fresh).await? {
+            return Ok(BeginOutcome::Started {
+                fencing_token,
+                resume_from: None,
+                attempt: 1,
+            });
         }
-        drop(conn);
+        // The key exists (or a concurrent Begin inserted it first): apply
+        // the key-state table under its row lock.
         let mut tx = self.pool().begin().await?;
         let outcome = super::begin::begin(&mut tx, req, lease_ms, actor).await?;
         tx.commit().await?;
@@ -36,25 +49,15 @@ impl Store {
     /// Records that the holder is about to perform the effect.
     pub async fn mark_attempted(&self, key: &str, token: i64, actor: &str) -> Result<()> {
         validate::text("key", key)?;
-        let mut conn = self.conn().await?;
-        let marked = sqlx::query_scalar!(
-            r#"WITH upd AS (
-                 UPDATE idempotency_keys SET effect_attempted = true, updated_at = now()
-                 WHERE key = $1 AND fencing_token = $2 AND state = 'in_progress'
-                 RETURNING key, fencing_token)
-               INSERT INTO key_events (key, event, fencing_token, actor)
-               SELECT key, 'attempted', fencing_token, $3 FROM upd
-               RETURNING key"#,
-            key,
+        let op = Guarded {
+            key: key.to_owned(),
             token,
-            actor
-        )
-        .fetch_optional(&mut *conn)
-        .await?;
-        match marked {
-            Some(_) => Ok(()),
-            None => explain_refusal(&mut conn, key, token, None).await,
+            actor: actor.to_owned(),
+        };
+        if self.group().mark_attempted(op).await? {
+            return Ok(());
         }
+        explain_refusal(&mut *self.conn().await?, key, token, None).await
     }
 
     /// Completes the key with the effect's result.
@@ -66,27 +69,19 @@ impl Store {
         actor: &str,
     ) -> Result<()> {
         validate::text("key", key)?;
-        let mut conn = self.conn().await?;
-        let done = sqlx::query_scalar!(
-            r#"WITH upd AS (
-                 UPDATE idempotency_keys
-                 SET state = 'completed', result = $3, lease_expires_at = NULL, updated_at = now()
-                 WHERE key = $1 AND fencing_token = $2 AND state = 'in_progress'
-                 RETURNING key, fencing_token)
-               INSERT INTO key_events (key, event, fencing_token, actor)
-               SELECT key, 'completed', fencing_token, $4 FROM upd
-               RETURNING key"#,
-            key,
-            token,
+        let op = Completion {
+            guarded: Guarded {
+                key: key.to_owned(),
+                token,
+                actor: actor.to_owned(),
+            },
             result,
-            actor
-        )
-        .fetch_optional(&mut *conn)
-        .await?;
-        match done {
-            Some(_) => Ok(()),
-            None => explain_refusal(&mut conn, key, token, Some(KeyState::Completed)).await,
+        };
+        if self.group().complete(op).await? {
+            return Ok(());
         }
+        let completed = Some(KeyState::Completed);
+        explain_refusal(&mut *self.conn().await?, key, token, completed).await
     }
 
     /// Records a failure of the current attempt.

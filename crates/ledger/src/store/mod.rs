@@ -5,10 +5,11 @@
 //! (`SELECT … FOR UPDATE`) for `Begin`, and single guarded statements
 //! (`UPDATE … WHERE fencing_token = $n AND state = …`) everywhere else.
 //!
-//! Group commit: each operation is a function over one `&mut PgConnection`
-//! (see [`keys`] and [`executions`]) made of one or two small statements, and
-//! [`Store`] only opens the transaction around it. A batcher could later run
-//! many of them in one transaction and commit once.
+//! Group commit: the three writes every effect makes (a fresh `Begin`,
+//! `MarkAttempted`, `Complete`) are queued per kind and written many at a
+//! time, one statement and one commit per batch (see [`group`]). The other
+//! operations are functions over one `&mut PgConnection` (see [`keys`] and
+//! [`executions`]) and [`Store`] opens the transaction around them.
 
 pub(crate) mod audit;
 mod backlog;
@@ -17,6 +18,7 @@ mod dead_letters;
 pub mod decide;
 mod erase;
 mod escalations;
+pub(crate) mod group;
 pub mod executions;
 pub mod keys;
 mod paging;
@@ -29,6 +31,7 @@ mod reviews;
 mod switches;
 pub mod validate;
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -43,6 +46,8 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations"
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: PgPool,
+    /// Started on first use, so a store can be made outside a runtime.
+    group: Arc<OnceLock<group::GroupCommit>>,
 }
 
 impl Store {
@@ -66,12 +71,15 @@ impl Store {
             .max_connections(max_connections)
             .acquire_timeout(timeout)
             .connect_lazy_with(options);
-        Ok(Self { pool })
+        Ok(Self::from_pool(pool))
     }
 
     /// Wraps an existing pool (tests, embedding).
     pub fn from_pool(pool: PgPool) -> Self {
-        Self { pool }
+        Self {
+            pool,
+            group: Arc::default(),
+        }
     }
 
     /// Applies the embedded migrations. Safe to run from several replicas at
@@ -89,6 +97,12 @@ impl Store {
     /// The connection pool.
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// The group-commit lanes of this store's hot-path key writes.
+    pub(crate) fn group(&self) -> &group::GroupCommit {
+        self.group
+            .get_or_init(|| group::GroupCommit::start(&self.pool))
     }
 
     /// Acquires one connection for a single-statement operation.

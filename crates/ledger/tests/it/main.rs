@@ -7,6 +7,7 @@ mod concurrency;
 mod dead_letters;
 mod erase;
 mod escalations;
+mod group_commit;
 mod keys;
 mod mtls;
 mod ops;

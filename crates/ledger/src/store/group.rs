@@ -1,0 +1,390 @@
+//! Group commit of the hot-path key writes: a fresh `Begin`, `MarkAttempted`
+//! and `Complete`.
+//!
+//! Every effect makes these three calls, and each used to be one statement
+//! and one commit of its own. Under load most of the database's work per
+//! call is the fixed cost around the row (parse, plan, executor start-up,
+//! the commit and its WAL flush), so concurrent calls of one kind are
+//! queued to a lane and written together: one statement over `unnest`ed
+//! arrays, one commit, however many callers are waiting. A lane takes
+//! whatever is queued when its previous statement finishes and never waits
+//! for more, so a lone caller pays one channel hop and no timer.
+//!
+//! What each caller is answered is exactly what its own statement would
+//! have answered:
+//! - a batch holds each key at most once (a second call on a key waits for
+//!   the next batch), so "which rows did this statement touch" answers
+//!   every caller separately;
+//! - the statement is atomic: if Postgres refuses it (a deadlock with
+//!   another lane, say) nothing of it applied, and each call is run again
+//!   on its own so one bad row cannot fail its neighbours;
+//! - if the connection fails instead, whether the statement committed is
+//!   unknown, exactly as for a lone statement, and every caller gets the
+//!   error (the clients' retries are safe: a repeated `Complete` with the
+//!   same token answers OK, a repeated `Begin` finds its own key).
+//!
+//! Correctness still lives in the statements' guards (`ON CONFLICT`, the
+//! fencing token, the state), never in the lane: several ledger replicas
+//! share one database and each has its own lanes.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use sluice_core::metrics::LEDGER_GROUP_COMMIT_SIZE;
+use sqlx::{PgConnection, PgPool};
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+
+/// The most writes one statement carries. Large enough that a burst of a
+/// few hundred in-flight calls drains in a few statements, small enough
+/// that one statement stays well under a millisecond of row work.
+const MAX_BATCH: usize = 128;
+
+/// A fresh-key `Begin`: insert the key row and its `started` event unless
+/// the key exists.
+#[derive(Debug)]
+pub(crate) struct FreshBegin {
+    pub key: String,
+    pub fingerprint: String,
+    pub owner: String,
+    pub lease_ms: i64,
+    pub execution_id: Option<Uuid>,
+    pub actor: String,
+}
+
+/// A guarded update of an in-progress key held with `token`.
+#[derive(Debug)]
+pub(crate) struct Guarded {
+    pub key: String,
+    pub token: i64,
+    pub actor: String,
+}
+
+/// A `Complete`: the guarded update plus the result to store.
+#[derive(Debug)]
+pub(crate) struct Completion {
+    pub guarded: Guarded,
+    pub result: Option<serde_json::Value>,
+}
+
+/// The three lanes of one store. Cheap to share; the lanes' tasks end when
+/// the last store handle is dropped.
+#[derive(Debug)]
+pub(crate) struct GroupCommit {
+    begin: mpsc::UnboundedSender<Pending<FreshBegin>>,
+    attempted: mpsc::UnboundedSender<Pending<Guarded>>,
+    complete: mpsc::UnboundedSender<Pending<Completion>>,
+}
+
+impl GroupCommit {
+    /// Starts the lanes on the current runtime.
+    pub(crate) fn start(pool: &PgPool) -> Self {
+        Self {
+            begin: lane::<FreshBegin>(pool.clone()),
+            attempted: lane::<Guarded>(pool.clone()),
+            complete: lane::<Completion>(pool.clone()),
+        }
+    }
+
+    /// The fencing token of the inserted key, or `None` when the key exists.
+    pub(crate) async fn begin_fresh(&self, op: FreshBegin) -> Result<Option<i64>> {
+        submit(&self.begin, op).await
+    }
+
+    /// Whether the key was held with the token (and is now marked).
+    pub(crate) async fn mark_attempted(&self, op: Guarded) -> Result<bool> {
+        submit(&self.attempted, op).await.map(|token| token.is_some())
+    }
+
+    /// Whether the key was held with the token (and is now completed).
+    pub(crate) async fn complete(&self, op: Completion) -> Result<bool> {
+        submit(&self.complete, op).await.map(|token| token.is_some())
+    }
+}
+
+/// One queued call and where its answer goes.
+#[derive(Debug)]
+struct Pending<Op> {
+    op: Op,
+    reply: oneshot::Sender<Result<Option<i64>>>,
+}
+
+/// A write that can be applied to many keys in one statement.
+trait Batch: Send + Sync + Sized + 'static {
+    /// The `op` label of the batch-size histogram.
+    const NAME: &'static str;
+
+    fn key(&self) -> &str;
+
+    /// Applies `ops` (distinct keys) in one statement; answers with the
+    /// fencing token of every key it wrote.
+    fn write(
+        conn: &mut PgConnection,
+        ops: &[&Self],
+    ) -> impl Future<Output = sqlx::Result<HashMap<String, i64>>> + Send;
+}
+
+async fn submit<Op: Batch>(lane: &mpsc::UnboundedSender<Pending<Op>>, op: Op) -> Result<Option<i64>> {
+    let (reply, answer) = oneshot::channel();
+    lane.send(Pending { op, reply })
+        .map_err(|_| lane_gone())?;
+    answer.await.map_err(|_| lane_gone())?
+}
+
+fn lane_gone() -> Error {
+    // The lane's task only ends with the runtime; a call racing shutdown
+    // is told the database is unavailable, which clients retry.
+    Error::Database(sqlx::Error::PoolClosed)
+}
+
+fn lane<Op: Batch>(pool: PgPool) -> mpsc::UnboundedSender<Pending<Op>> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(drive(pool, rx));
+    tx
+}
+
+/// The lane's loop: one statement at a time, each over everything queued.
+async fn drive<Op: Batch>(pool: PgPool, mut queue: mpsc::UnboundedReceiver<Pending<Op>>) {
+    // Calls left over from the previous batch (a key already in it, or
+    // past the size limit) go first, in arrival order.
+    let mut waiting: VecDeque<Pending<Op>> = VecDeque::new();
+    loop {
+        if waiting.is_empty() {
+            match queue.recv().await {
+                Some(pending) => waiting.push_back(pending),
+                None => return,
+            }
+        }
+        while let Ok(pending) = queue.try_recv() {
+            waiting.push_back(pending);
+        }
+        let batch = take_batch(&mut waiting);
+        metrics::histogram!(LEDGER_GROUP_COMMIT_SIZE.name, "op" => Op::NAME)
+            .record(batch.len() as f64);
+        apply(&pool, batch).await;
+    }
+}
+
+/// Up to [`MAX_BATCH`] calls on distinct keys, oldest first; the rest stay
+/// in `waiting`.
+fn take_batch<Op: Batch>(waiting: &mut VecDeque<Pending<Op>>) -> Vec<Pending<Op>> {
+    let mut batch = Vec::new();
+    let mut keys = HashSet::new();
+    let mut later = VecDeque::new();
+    while let Some(pending) = waiting.pop_front() {
+        if batch.len() < MAX_BATCH && keys.insert(pending.op.key().to_owned()) {
+            batch.push(pending);
+        } else {
+            later.push_back(pending);
+        }
+    }
+    *waiting = later;
+    batch
+}
+
+async fn apply<Op: Batch>(pool: &PgPool, batch: Vec<Pending<Op>>) {
+    let ops: Vec<&Op> = batch.iter().map(|p| &p.op).collect();
+    match write(pool, &ops).await {
+        Ok(written) => {
+            for pending in batch {
+                let token = written.get(pending.op.key()).copied();
+                pending.reply.send(Ok(token)).ok();
+            }
+        }
+        // Postgres refused the statement, so none of it applied: give each
+        // call its own statement and its own answer.
+        Err(sqlx::Error::Database(_)) if batch.len() > 1 => {
+            for pending in batch {
+                let answer = write(pool, &[&pending.op])
+                    .await
+                    .map(|written| written.get(pending.op.key()).copied())
+                    .map_err(Error::from);
+                pending.reply.send(answer).ok();
+            }
+        }
+        // Whether it committed is unknown, as for a lone statement: every
+        // caller gets the error (of the same class, so the same status).
+        Err(err) => {
+            let mut batch = batch.into_iter();
+            let first = batch.next();
+            for pending in batch {
+                pending.reply.send(Err(Error::from(copy_of(&err)))).ok();
+            }
+            if let Some(pending) = first {
+                pending.reply.send(Err(Error::from(err))).ok();
+            }
+        }
+    }
+}
+
+async fn write<Op: Batch>(pool: &PgPool, ops: &[&Op]) -> sqlx::Result<HashMap<String, i64>> {
+    let mut conn = pool.acquire().await?;
+    Op::write(&mut conn, ops).await
+}
+
+/// A stand-in for an error that cannot be cloned: the same class (so the
+/// caller's status code is the same), the message as text.
+fn copy_of(err: &sqlx::Error) -> sqlx::Error {
+    match err {
+        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::WorkerCrashed => {
+            sqlx::Error::Io(std::io::Error::other(err.to_string()))
+        }
+        sqlx::Error::PoolTimedOut => sqlx::Error::PoolTimedOut,
+        sqlx::Error::PoolClosed => sqlx::Error::PoolClosed,
+        other => sqlx::Error::Protocol(other.to_string()),
+    }
+}
+
+/// Rows as `(key, fencing_token)`, keyed by key.
+fn by_key(rows: Vec<(String, i64)>) -> HashMap<String, i64> {
+    rows.into_iter().collect()
+}
+
+fn column<Op, T>(ops: &[&Op], f: impl Fn(&Op) -> T) -> Vec<T> {
+    ops.iter().map(|op| f(op)).collect()
+}
+
+impl Batch for FreshBegin {
+    const NAME: &'static str = "begin";
+
+    fn key(&self) -> &str {
+        &self.key
+    }
+
+    async fn write(conn: &mut PgConnection, ops: &[&Self]) -> sqlx::Result<HashMap<String, i64>> {
+        // The event's actor comes from the request row with the same key;
+        // keys are distinct in a batch, so the join matches once.
+        let rows = sqlx::query_as(
+            r"WITH req AS (
+                SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[],
+                                     $5::uuid[], $6::text[])
+                  AS r(key, fingerprint, owner, lease_ms, execution_id, actor)),
+              ins AS (
+                INSERT INTO idempotency_keys
+                  (key, fingerprint, state, owner, fencing_token, lease_expires_at, execution_id)
+                SELECT key, fingerprint, 'in_progress', owner, 1,
+                       now() + lease_ms * interval '1 millisecond', execution_id
+                FROM req
+                ON CONFLICT (key) DO NOTHING
+                RETURNING key, fencing_token),
+              ev AS (
+                INSERT INTO key_events (key, event, fencing_token, actor)
+                SELECT ins.key, 'started', ins.fencing_token, req.actor
+                FROM ins JOIN req USING (key))
+            SELECT key, fencing_token FROM ins",
+        )
+        .bind(column(ops, |op| op.key.clone()))
+        .bind(column(ops, |op| op.fingerprint.clone()))
+        .bind(column(ops, |op| op.owner.clone()))
+        .bind(column(ops, |op| op.lease_ms))
+        .bind(column(ops, |op| op.execution_id))
+        .bind(column(ops, |op| op.actor.clone()))
+        .fetch_all(conn)
+        .await?;
+        Ok(by_key(rows))
+    }
+}
+
+impl Batch for Guarded {
+    const NAME: &'static str = "mark_attempted";
+
+    fn key(&self) -> &str {
+        &self.key
+    }
+
+    async fn write(conn: &mut PgConnection, ops: &[&Self]) -> sqlx::Result<HashMap<String, i64>> {
+        let rows = sqlx::query_as(
+            r"WITH req AS (
+                SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[]) AS r(key, token, actor)),
+              upd AS (
+                UPDATE idempotency_keys k SET effect_attempted = true, updated_at = now()
+                FROM req
+                WHERE k.key = req.key AND k.fencing_token = req.token AND k.state = 'in_progress'
+                RETURNING k.key, k.fencing_token, req.actor),
+              ev AS (
+                INSERT INTO key_events (key, event, fencing_token, actor)
+                SELECT key, 'attempted', fencing_token, actor FROM upd)
+            SELECT key, fencing_token FROM upd",
+        )
+        .bind(column(ops, |op| op.key.clone()))
+        .bind(column(ops, |op| op.token))
+        .bind(column(ops, |op| op.actor.clone()))
+        .fetch_all(conn)
+        .await?;
+        Ok(by_key(rows))
+    }
+}
+
+impl Batch for Completion {
+    const NAME: &'static str = "complete";
+
+    fn key(&self) -> &str {
+        &self.guarded.key
+    }
+
+    async fn write(conn: &mut PgConnection, ops: &[&Self]) -> sqlx::Result<HashMap<String, i64>> {
+        let rows = sqlx::query_as(
+            r"WITH req AS (
+                SELECT * FROM unnest($1::text[], $2::bigint[], $3::jsonb[], $4::text[])
+                  AS r(key, token, result, actor)),
+              upd AS (
+                UPDATE idempotency_keys k
+                SET state = 'completed', result = req.result, lease_expires_at = NULL,
+                    updated_at = now()
+                FROM req
+                WHERE k.key = req.key AND k.fencing_token = req.token AND k.state = 'in_progress'
+                RETURNING k.key, k.fencing_token, req.actor),
+              ev AS (
+                INSERT INTO key_events (key, event, fencing_token, actor)
+                SELECT key, 'completed', fencing_token, actor FROM upd)
+            SELECT key, fencing_token FROM upd",
+        )
+        .bind(column(ops, |op| op.guarded.key.clone()))
+        .bind(column(ops, |op| op.guarded.token))
+        .bind(column(ops, |op| op.result.clone()))
+        .bind(column(ops, |op| op.guarded.actor.clone()))
+        .fetch_all(conn)
+        .await?;
+        Ok(by_key(rows))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pending(key: &str) -> Pending<Guarded> {
+        let (reply, _) = oneshot::channel();
+        let op = Guarded {
+            key: key.to_owned(),
+            token: 1,
+            actor: "svc".to_owned(),
+        };
+        Pending { op, reply }
+    }
+
+    fn keys(calls: &[Pending<Guarded>]) -> Vec<&str> {
+        calls.iter().map(|p| p.op.key.as_str()).collect()
+    }
+
+    #[test]
+    fn a_batch_holds_each_key_once_and_the_rest_wait_in_order() {
+        let mut waiting: VecDeque<_> = ["a", "b", "a", "c", "a"].map(pending).into();
+        let batch = take_batch(&mut waiting);
+        assert_eq!(keys(&batch), ["a", "b", "c"]);
+        assert_eq!(keys(waiting.make_contiguous()), ["a", "a"]);
+        let batch = take_batch(&mut waiting);
+        assert_eq!(keys(&batch), ["a"]);
+        assert_eq!(waiting.len(), 1);
+    }
+
+    #[test]
+    fn a_batch_stops_at_the_limit() {
+        let mut waiting: VecDeque<_> = (0..MAX_BATCH + 2)
+            .map(|i| pending(&format!("k{i}")))
+            .collect();
+        assert_eq!(take_batch(&mut waiting).len(), MAX_BATCH);
+        assert_eq!(keys(waiting.make_contiguous()), ["k128", "k129"]);
+    }
+}

@@ -1,0 +1,140 @@
+//! Group commit: concurrent hot-path writes share one statement, and each
+//! caller still gets the answer its own statement would have given.
+//!
+//! These tests drive the store directly on a single-threaded runtime, so
+//! every call of a `join_all` is queued before the lane runs and the batch
+//! is the whole set: which rows were written together is then certain, and
+//! visible as their shared inserting transaction (`xmin`).
+
+use futures::future::join_all;
+use serde_json::json;
+use sluice_ledger::{BeginOutcome, Error, Store};
+use sluice_testkit::TestDb;
+
+use crate::claim;
+
+async fn store(db: &TestDb) -> anyhow::Result<Store> {
+    let store = Store::from_pool(db.pool().await?);
+    store.migrate().await?;
+    Ok(store)
+}
+
+async fn count(db: &TestDb, sql: &'static str) -> anyhow::Result<i64> {
+    Ok(sqlx::query_scalar(sql).fetch_one(&db.pool().await?).await?)
+}
+
+#[tokio::test]
+async fn concurrent_calls_share_one_commit_and_each_gets_its_own_answer() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let store = store(&db).await?;
+    let keys: Vec<String> = (0..64).map(|i| format!("group-{i}")).collect();
+
+    // Three claims per key: the first of each key goes into one statement,
+    // the repeats (a key is in a batch at most once) find it taken.
+    let claims: Vec<_> = ["a", "b", "c"]
+        .iter()
+        .flat_map(|owner| keys.iter().map(|key| claim(key, owner)))
+        .map(|mut req| {
+            req.lease = std::time::Duration::from_secs(60);
+            req
+        })
+        .collect();
+    let outcomes = join_all(claims.iter().map(|req| store.begin(req, "svc"))).await;
+    for (req, outcome) in claims.iter().zip(outcomes) {
+        match (req.owner.as_str(), outcome?) {
+            ("a", BeginOutcome::Started { fencing_token: 1, .. }) => {}
+            (_, BeginOutcome::InProgress { owner, .. }) if req.owner != "a" => {
+                assert_eq!(owner, "a");
+            }
+            (owner, other) => anyhow::bail!("{} by {owner}: {other:?}", req.key),
+        }
+    }
+    assert_eq!(
+        count(&db, "SELECT count(DISTINCT xmin::text) FROM idempotency_keys").await?,
+        1,
+        "the 64 fresh keys are one insert"
+    );
+
+    // Each holder marks twice (a retried call), one stranger with a stale
+    // token is refused, and nobody else's call is affected by it.
+    let marks = join_all(
+        keys.iter()
+            .chain(&keys)
+            .map(|key| store.mark_attempted(key, 1, "svc")),
+    )
+    .await;
+    assert!(marks.iter().all(Result::is_ok), "{marks:?}");
+    let stale = store.mark_attempted(&keys[0], 7, "svc").await;
+    assert!(matches!(stale, Err(Error::StaleToken { .. })), "{stale:?}");
+
+    // Each result lands on its own key: the batched arrays stay aligned.
+    let completions = join_all(keys.iter().chain(&keys).map(|key| {
+        store.complete(key, 1, Some(json!({ "booking": key })), "svc")
+    }))
+    .await;
+    assert!(completions.iter().all(Result::is_ok), "{completions:?}");
+    for key in &keys {
+        let record = store.get_key(key).await?;
+        assert_eq!(record.state, "completed");
+        assert_eq!(record.result, Some(json!({ "booking": key })));
+    }
+    let events = sqlx::query_as::<_, (String, i64)>(
+        "SELECT event, count(*) FROM key_events GROUP BY event ORDER BY event",
+    )
+    .fetch_all(&db.pool().await?)
+    .await?;
+    assert_eq!(
+        events,
+        [
+            ("attempted".to_owned(), 128),
+            ("completed".to_owned(), 64),
+            ("started".to_owned(), 64)
+        ]
+    );
+    assert_eq!(
+        count(&db, "SELECT count(DISTINCT xmin::text) FROM key_events WHERE event = 'completed'")
+            .await?,
+        1,
+        "the 64 completions are one statement; the repeats changed nothing"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_row_postgres_refuses_fails_only_its_own_call() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let store = store(&db).await?;
+    // Stands in for any row-level refusal (a deadlock, a constraint): the
+    // batch's statement fails as a whole.
+    sqlx::raw_sql(
+        "CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN
+           IF NEW.key = 'poison' THEN RAISE EXCEPTION 'refused for the test'; END IF;
+           RETURN NEW;
+         END $$;
+         CREATE TRIGGER refuse_poison BEFORE INSERT ON idempotency_keys
+           FOR EACH ROW EXECUTE FUNCTION refuse_poison();",
+    )
+    .execute(&db.pool().await?)
+    .await?;
+    let keys: Vec<String> = (0..20)
+        .map(|i| if i == 7 { "poison".into() } else { format!("fine-{i}") })
+        .collect();
+    let claims: Vec<_> = keys.iter().map(|key| claim(key, "a")).collect();
+    let outcomes = join_all(claims.iter().map(|req| store.begin(req, "svc"))).await;
+    for (req, outcome) in claims.iter().zip(outcomes) {
+        match (req.key.as_str(), outcome) {
+            ("poison", Err(Error::Database(sqlx::Error::Database(err)))) => {
+                assert!(err.message().contains("refused for the test"), "{err}");
+            }
+            (key, Ok(BeginOutcome::Started { .. })) if key != "poison" => {}
+            (key, other) => anyhow::bail!("{key}: {other:?}"),
+        }
+    }
+    assert_eq!(count(&db, "SELECT count(*) FROM idempotency_keys").await?, 19);
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM key_events WHERE event = 'started'").await?,
+        19
+    );
+    Ok(())
+}
