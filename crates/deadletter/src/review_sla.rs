@@ -99,17 +99,26 @@ impl SlaCheck {
             .announce_named("review_overdue", &msg_id, &overdue)
             .await?;
         let escalated = self.escalation_event(item);
-        self.bus
+        let published = self
+            .bus
             .announce_named("escalated", &webhook_id(item.id), &escalated)
             .await?;
-        // The webhook's payload is the event, so a receiver of either sees
-        // the same document.
-        let webhook = self
-            .webhooks
-            .get(&item.workflow)
-            .map(|_| serde_json::to_value(&escalated))
-            .transpose()
-            .map_err(sluice_core::Error::from)?;
+        // The webhook's payload is the stored event, so a receiver of
+        // either sees the same document. Two replicas checking at once
+        // each build one (their times differ) and the broker keeps the
+        // first; the ledger's mark may come from either, so the one whose
+        // copy was dropped sends the stored one.
+        let webhook = match self.webhooks.get(&item.workflow) {
+            None => None,
+            Some(_) if published.duplicate => {
+                let stored = self
+                    .bus
+                    .stored_message(&published.stream, published.sequence)
+                    .await?;
+                Some(serde_json::from_slice(&stored.payload).map_err(sluice_core::Error::from)?)
+            }
+            Some(_) => Some(serde_json::to_value(&escalated).map_err(sluice_core::Error::from)?),
+        };
         self.ledger
             .mark_review_overdue_announced(item.id, webhook.as_ref())
             .await?;
