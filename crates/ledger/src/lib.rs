@@ -66,6 +66,11 @@ impl Ledger {
             options.connect_timeout,
         )
         .await?;
+        let store = if options.group_commit {
+            store
+        } else {
+            store.without_group_commit()
+        };
         if options.migrate_on_start {
             store.migrate().await?;
         }

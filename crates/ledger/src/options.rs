@@ -57,12 +57,15 @@ pub struct Options {
     pub key_retention: Duration,
     /// How often the purge of keys past their retention runs.
     pub purge_interval: Duration,
+    /// Write concurrent hot-path key operations together (see
+    /// `store::group`); off only to measure what it saves.
+    pub group_commit: bool,
 }
 
 impl Options {
     /// The defaults for `database_url`: listen on 127.0.0.1:50051, 16
     /// connections, 5 s connect timeout, no auth, no TLS, no migrations,
-    /// keys kept 45 days and purged hourly.
+    /// keys kept 45 days and purged hourly, group commit on.
     pub fn new(database_url: impl Into<String>) -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
@@ -76,6 +79,7 @@ impl Options {
             http_listen: None,
             key_retention: DEFAULT_KEY_RETENTION,
             purge_interval: DEFAULT_PURGE_INTERVAL,
+            group_commit: true,
         }
     }
 }
@@ -95,6 +99,7 @@ impl fmt::Debug for Options {
             .field("http_listen", &self.http_listen)
             .field("key_retention", &self.key_retention)
             .field("purge_interval", &self.purge_interval)
+            .field("group_commit", &self.group_commit)
             .finish()
     }
 }

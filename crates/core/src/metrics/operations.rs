@@ -56,7 +56,7 @@ pub const LEDGER_GROUP_COMMIT_SIZE: MetricDef = histogram(
     &["op"],
     BATCH_BUCKETS,
     "ledger",
-    "Calls written by one group-committed statement, by operation (begin, mark_attempted, complete): near 1 when the ledger is idle, larger under concurrent load.",
+    "Calls written by one group-committed statement, by operation (begin, mark_attempted, complete, transition): near 1 when the ledger is idle, larger under concurrent load.",
 );
 
 // Human review.

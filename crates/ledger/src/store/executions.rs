@@ -3,7 +3,8 @@
 //! A transition is one statement: the guarded `UPDATE … WHERE state = from`
 //! bumps the execution's `last_seq` and a data-modifying CTE appends the
 //! journal row with that sequence number, so the move and its journal entry
-//! are atomic without an explicit transaction (and could be group-committed).
+//! are atomic without an explicit transaction; a lone move of an existing
+//! execution is group-committed with other executions' (see `group`).
 
 use chrono::{DateTime, Utc};
 use sluice_core::State;
@@ -11,6 +12,7 @@ use sluice_core::error::validate_name;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use super::group::Move;
 use super::{Store, validate};
 use crate::error::{Error, Result};
 use crate::types::{
@@ -28,8 +30,33 @@ impl Store {
         t: &Transition,
         actor: &str,
     ) -> Result<TransitionOutcome> {
-        let mut conn = self.conn().await?;
-        apply_transition(&mut conn, t, actor).await
+        let Some(from) = t.from else {
+            let mut conn = self.conn().await?;
+            return apply_transition(&mut conn, t, actor).await;
+        };
+        // A move of an existing execution, the hot path of every stage:
+        // group-committed with the moves of other executions.
+        check_move(t, from)?;
+        let op = Move {
+            key: t.execution_id.as_uuid().to_string(),
+            execution_id: *t.execution_id.as_uuid(),
+            from: from.as_str(),
+            to: t.to.as_str(),
+            stage: t.stage.clone(),
+            generation: t.generation.clone(),
+            detail: t.detail.clone(),
+            exception_reason: t.exception_reason.clone(),
+            final_outcome: t.final_outcome.clone(),
+            actor: actor.to_owned(),
+        };
+        match self.group().transition(op).await? {
+            Some(seq) => Ok(TransitionOutcome {
+                applied: true,
+                state: t.to,
+                seq: Some(seq),
+            }),
+            None => unmoved(&mut *self.conn().await?, t).await,
+        }
     }
 
     /// Applies `path` in order in one transaction: every step or none.
@@ -137,13 +164,10 @@ pub(crate) async fn apply_transition(
     t: &Transition,
     actor: &str,
 ) -> Result<TransitionOutcome> {
-    if !t.stage.is_empty() {
-        validate_name("stage", &t.stage).map_err(|e| Error::InvalidArgument(e.to_string()))?;
-    }
-    validate::optional_text("generation", &t.generation)?;
     let id = *t.execution_id.as_uuid();
     let seq = match t.from {
         None => {
+            check_names(t)?;
             if t.to != State::Received {
                 return Err(Error::IllegalTransition(format!(
                     "an execution is created in RECEIVED, not {}",
@@ -182,12 +206,7 @@ pub(crate) async fn apply_transition(
             .await?
         }
         Some(from) => {
-            if !from.can_transition_to(t.to) {
-                return Err(Error::IllegalTransition(format!(
-                    "{from} -> {} is not an edge of the state machine",
-                    t.to
-                )));
-            }
+            check_move(t, from)?;
             sqlx::query_scalar!(
                 r#"WITH upd AS (
                      UPDATE executions
@@ -215,13 +234,40 @@ pub(crate) async fn apply_transition(
             .await?
         }
     };
-    if let Some(seq) = seq {
-        return Ok(TransitionOutcome {
+    match seq {
+        Some(seq) => Ok(TransitionOutcome {
             applied: true,
             state: t.to,
             seq: Some(seq),
-        });
+        }),
+        None => unmoved(conn, t).await,
     }
+}
+
+/// The stage and generation a journal row may carry.
+fn check_names(t: &Transition) -> Result<()> {
+    if !t.stage.is_empty() {
+        validate_name("stage", &t.stage).map_err(|e| Error::InvalidArgument(e.to_string()))?;
+    }
+    validate::optional_text("generation", &t.generation)
+}
+
+/// A move of an existing execution the state machine allows.
+fn check_move(t: &Transition, from: State) -> Result<()> {
+    check_names(t)?;
+    if from.can_transition_to(t.to) {
+        Ok(())
+    } else {
+        Err(Error::IllegalTransition(format!(
+            "{from} -> {} is not an edge of the state machine",
+            t.to
+        )))
+    }
+}
+
+/// What a transition that moved nothing answers.
+async fn unmoved(conn: &mut PgConnection, t: &Transition) -> Result<TransitionOutcome> {
+    let id = *t.execution_id.as_uuid();
     // Nothing moved: a redelivery (already in `to`), a second creation,
     // or a caller whose view of the execution is out of date.
     let current = sqlx::query_scalar!("SELECT state FROM executions WHERE execution_id = $1", id)

@@ -1,13 +1,14 @@
-//! Group commit of the hot-path key writes: a fresh `Begin`, `MarkAttempted`
-//! and `Complete`.
+//! Group commit of the hot-path writes: a fresh `Begin`, `MarkAttempted`,
+//! `Complete`, and a single-step `RecordTransition`.
 //!
-//! Every effect makes these three calls, and each used to be one statement
-//! and one commit of its own. Under load most of the database's work per
+//! Every effect makes the first three calls and every stage the last, and
+//! each used to be one statement and one commit of its own. Under load most of the database's work per
 //! call is the fixed cost around the row (parse, plan, executor start-up,
 //! the commit and its WAL flush), so concurrent calls of one kind are
 //! queued to a lane and written together: one statement over `unnest`ed
-//! arrays, one commit, however many callers are waiting. A lane takes
-//! whatever is queued when its previous statement finishes and never waits
+//! arrays, one commit, however many callers are waiting. A lane has a few
+//! statements in flight at most (one while another waits for its WAL
+//! flush); when one finishes it takes whatever is queued and never waits
 //! for more, so a lone caller pays one channel hop and no timer.
 //!
 //! What each caller is answered is exactly what its own statement would
@@ -61,6 +62,23 @@ pub(crate) struct Guarded {
     pub actor: String,
 }
 
+/// A one-step compare-and-set transition of an existing execution (already
+/// checked against the state machine).
+#[derive(Debug)]
+pub(crate) struct Move {
+    /// The execution id, as Postgres prints a uuid.
+    pub key: String,
+    pub execution_id: Uuid,
+    pub from: &'static str,
+    pub to: &'static str,
+    pub stage: String,
+    pub generation: String,
+    pub detail: Option<serde_json::Value>,
+    pub exception_reason: Option<String>,
+    pub final_outcome: Option<String>,
+    pub actor: String,
+}
+
 /// A `Complete`: the guarded update plus the result to store.
 #[derive(Debug)]
 pub(crate) struct Completion {
@@ -68,39 +86,81 @@ pub(crate) struct Completion {
     pub result: Option<serde_json::Value>,
 }
 
-/// The three lanes of one store. Cheap to share; the lanes' tasks end when
-/// the last store handle is dropped.
+/// The three lanes of one store, or none when group commit is off (each
+/// call is then its own statement, as a measurement baseline). Cheap to
+/// share; the lanes' tasks end when the last store handle is dropped.
 #[derive(Debug)]
 pub(crate) struct GroupCommit {
+    pool: PgPool,
+    lanes: Option<Lanes>,
+}
+
+#[derive(Debug)]
+struct Lanes {
     begin: mpsc::UnboundedSender<Pending<FreshBegin>>,
     attempted: mpsc::UnboundedSender<Pending<Guarded>>,
     complete: mpsc::UnboundedSender<Pending<Completion>>,
+    moves: mpsc::UnboundedSender<Pending<Move>>,
 }
 
 impl GroupCommit {
-    /// Starts the lanes on the current runtime.
-    pub(crate) fn start(pool: &PgPool) -> Self {
+    /// Starts the lanes on the current runtime (when `on`).
+    pub(crate) fn start(pool: &PgPool, on: bool) -> Self {
+        let parallel = statements_per_lane(pool.options().get_max_connections());
+        let lanes = on.then(|| Lanes {
+            begin: lane::<FreshBegin>(pool.clone(), parallel),
+            attempted: lane::<Guarded>(pool.clone(), parallel),
+            complete: lane::<Completion>(pool.clone(), parallel),
+            moves: lane::<Move>(pool.clone(), parallel),
+        });
         Self {
-            begin: lane::<FreshBegin>(pool.clone()),
-            attempted: lane::<Guarded>(pool.clone()),
-            complete: lane::<Completion>(pool.clone()),
+            pool: pool.clone(),
+            lanes,
         }
     }
 
     /// The fencing token of the inserted key, or `None` when the key exists.
     pub(crate) async fn begin_fresh(&self, op: FreshBegin) -> Result<Option<i64>> {
-        submit(&self.begin, op).await
+        match &self.lanes {
+            Some(lanes) => submit(&lanes.begin, op).await,
+            None => alone(&self.pool, op).await,
+        }
     }
 
     /// Whether the key was held with the token (and is now marked).
     pub(crate) async fn mark_attempted(&self, op: Guarded) -> Result<bool> {
-        submit(&self.attempted, op).await.map(|token| token.is_some())
+        let token = match &self.lanes {
+            Some(lanes) => submit(&lanes.attempted, op).await,
+            None => alone(&self.pool, op).await,
+        };
+        token.map(|token| token.is_some())
     }
 
     /// Whether the key was held with the token (and is now completed).
     pub(crate) async fn complete(&self, op: Completion) -> Result<bool> {
-        submit(&self.complete, op).await.map(|token| token.is_some())
+        let token = match &self.lanes {
+            Some(lanes) => submit(&lanes.complete, op).await,
+            None => alone(&self.pool, op).await,
+        };
+        token.map(|token| token.is_some())
     }
+
+    /// The journal sequence number of the move, or `None` when the
+    /// execution was not in `from`.
+    pub(crate) async fn transition(&self, op: Move) -> Result<Option<i64>> {
+        match &self.lanes {
+            Some(lanes) => submit(&lanes.moves, op).await,
+            None => alone(&self.pool, op).await,
+        }
+    }
+}
+
+/// How many statements each lane may have in flight: while one waits for
+/// its commit (a WAL flush), the next batch can be written. With a pool of
+/// eight or more, the four lanes together take at most half of it, so the
+/// calls that are not group-committed always find connections.
+fn statements_per_lane(pool_size: u32) -> usize {
+    usize::try_from(pool_size / 8).unwrap_or(1).clamp(1, 4)
 }
 
 /// One queued call and where its answer goes.
@@ -125,11 +185,19 @@ trait Batch: Send + Sync + Sized + 'static {
     ) -> impl Future<Output = sqlx::Result<HashMap<String, i64>>> + Send;
 }
 
-async fn submit<Op: Batch>(lane: &mpsc::UnboundedSender<Pending<Op>>, op: Op) -> Result<Option<i64>> {
+async fn submit<Op: Batch>(
+    lane: &mpsc::UnboundedSender<Pending<Op>>,
+    op: Op,
+) -> Result<Option<i64>> {
     let (reply, answer) = oneshot::channel();
-    lane.send(Pending { op, reply })
-        .map_err(|_| lane_gone())?;
+    lane.send(Pending { op, reply }).map_err(|_| lane_gone())?;
     answer.await.map_err(|_| lane_gone())?
+}
+
+/// One call as its own statement.
+async fn alone<Op: Batch>(pool: &PgPool, op: Op) -> Result<Option<i64>> {
+    let written = write(pool, &[&op]).await?;
+    Ok(written.get(op.key()).copied())
 }
 
 fn lane_gone() -> Error {
@@ -138,42 +206,80 @@ fn lane_gone() -> Error {
     Error::Database(sqlx::Error::PoolClosed)
 }
 
-fn lane<Op: Batch>(pool: PgPool) -> mpsc::UnboundedSender<Pending<Op>> {
+fn lane<Op: Batch>(pool: PgPool, parallel: usize) -> mpsc::UnboundedSender<Pending<Op>> {
     let (tx, rx) = mpsc::unbounded_channel();
-    tokio::spawn(drive(pool, rx));
+    tokio::spawn(drive(pool, parallel, rx));
     tx
 }
 
-/// The lane's loop: one statement at a time, each over everything queued.
-async fn drive<Op: Batch>(pool: PgPool, mut queue: mpsc::UnboundedReceiver<Pending<Op>>) {
-    // Calls left over from the previous batch (a key already in it, or
-    // past the size limit) go first, in arrival order.
+/// The lane's loop: up to `parallel` statements at a time, each over
+/// everything queued whose key is not already being written.
+async fn drive<Op: Batch>(
+    pool: PgPool,
+    parallel: usize,
+    mut queue: mpsc::UnboundedReceiver<Pending<Op>>,
+) {
+    // Calls not yet in a batch (a key already being written, or past the
+    // size limit), in arrival order.
     let mut waiting: VecDeque<Pending<Op>> = VecDeque::new();
+    // The keys of each statement in flight: a key is written by one
+    // statement at a time, so its calls apply in the order they came.
+    let mut writing: HashMap<tokio::task::Id, Vec<String>> = HashMap::new();
+    let mut busy: HashSet<String> = HashSet::new();
+    let mut in_flight = tokio::task::JoinSet::new();
+    let mut open = true;
     loop {
-        if waiting.is_empty() {
-            match queue.recv().await {
-                Some(pending) => waiting.push_back(pending),
-                None => return,
-            }
-        }
         while let Ok(pending) = queue.try_recv() {
             waiting.push_back(pending);
         }
-        let batch = take_batch(&mut waiting);
-        metrics::histogram!(LEDGER_GROUP_COMMIT_SIZE.name, "op" => Op::NAME)
-            .record(batch.len() as f64);
-        apply(&pool, batch).await;
+        if in_flight.len() < parallel {
+            let batch = take_batch(&mut waiting, &busy);
+            if !batch.is_empty() {
+                metrics::histogram!(LEDGER_GROUP_COMMIT_SIZE.name, "op" => Op::NAME)
+                    .record(batch.len() as f64);
+                let keys: Vec<String> = batch.iter().map(|p| p.op.key().to_owned()).collect();
+                busy.extend(keys.iter().cloned());
+                let task = in_flight.spawn(apply(pool.clone(), batch));
+                writing.insert(task.id(), keys);
+                continue;
+            }
+        }
+        if !open && in_flight.is_empty() && waiting.is_empty() {
+            return;
+        }
+        tokio::select! {
+            done = in_flight.join_next_with_id(), if !in_flight.is_empty() => {
+                // A statement that panicked answered nobody (its callers
+                // see the lane gone); its keys are free again either way.
+                let id = match done {
+                    Some(Ok((id, ()))) => Some(id),
+                    Some(Err(err)) => Some(err.id()),
+                    None => None,
+                };
+                for key in id.and_then(|id| writing.remove(&id)).unwrap_or_default() {
+                    busy.remove(&key);
+                }
+            }
+            next = queue.recv(), if open => match next {
+                Some(pending) => waiting.push_back(pending),
+                None => open = false,
+            },
+        }
     }
 }
 
-/// Up to [`MAX_BATCH`] calls on distinct keys, oldest first; the rest stay
-/// in `waiting`.
-fn take_batch<Op: Batch>(waiting: &mut VecDeque<Pending<Op>>) -> Vec<Pending<Op>> {
+/// Up to [`MAX_BATCH`] calls on distinct keys not in `busy`, oldest first;
+/// the rest stay in `waiting`.
+fn take_batch<Op: Batch>(
+    waiting: &mut VecDeque<Pending<Op>>,
+    busy: &HashSet<String>,
+) -> Vec<Pending<Op>> {
     let mut batch = Vec::new();
     let mut keys = HashSet::new();
     let mut later = VecDeque::new();
     while let Some(pending) = waiting.pop_front() {
-        if batch.len() < MAX_BATCH && keys.insert(pending.op.key().to_owned()) {
+        let key = pending.op.key();
+        if batch.len() < MAX_BATCH && !busy.contains(key) && keys.insert(key.to_owned()) {
             batch.push(pending);
         } else {
             later.push_back(pending);
@@ -183,7 +289,8 @@ fn take_batch<Op: Batch>(waiting: &mut VecDeque<Pending<Op>>) -> Vec<Pending<Op>
     batch
 }
 
-async fn apply<Op: Batch>(pool: &PgPool, batch: Vec<Pending<Op>>) {
+async fn apply<Op: Batch>(pool: PgPool, batch: Vec<Pending<Op>>) {
+    let pool = &pool;
     let ops: Vec<&Op> = batch.iter().map(|p| &p.op).collect();
     match write(pool, &ops).await {
         Ok(written) => {
@@ -196,11 +303,7 @@ async fn apply<Op: Batch>(pool: &PgPool, batch: Vec<Pending<Op>>) {
         // call its own statement and its own answer.
         Err(sqlx::Error::Database(_)) if batch.len() > 1 => {
             for pending in batch {
-                let answer = write(pool, &[&pending.op])
-                    .await
-                    .map(|written| written.get(pending.op.key()).copied())
-                    .map_err(Error::from);
-                pending.reply.send(answer).ok();
+                pending.reply.send(alone(pool, pending.op).await).ok();
             }
         }
         // Whether it committed is unknown, as for a lone statement: every
@@ -350,6 +453,56 @@ impl Batch for Completion {
     }
 }
 
+impl Batch for Move {
+    const NAME: &'static str = "transition";
+
+    fn key(&self) -> &str {
+        &self.key
+    }
+
+    async fn write(conn: &mut PgConnection, ops: &[&Self]) -> sqlx::Result<HashMap<String, i64>> {
+        // The execution's row is the compare-and-set (`state = from`); its
+        // `last_seq` numbers the journal row written with it.
+        let rows = sqlx::query_as(
+            r"WITH req AS (
+                SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],
+                                     $6::jsonb[], $7::text[], $8::text[], $9::text[])
+                  AS r(execution_id, from_state, to_state, stage, generation, detail,
+                       exception_reason, final_outcome, actor)),
+              upd AS (
+                UPDATE executions e
+                SET state = req.to_state, updated_at = now(), last_seq = e.last_seq + 1,
+                    retry_count = e.retry_count
+                      + CASE WHEN req.to_state = 'RETRIED' THEN 1 ELSE 0 END,
+                    exception_reason = coalesce(req.exception_reason, e.exception_reason),
+                    final_outcome = coalesce(req.final_outcome, e.final_outcome)
+                FROM req
+                WHERE e.execution_id = req.execution_id AND e.state = req.from_state
+                RETURNING e.execution_id, e.last_seq, e.updated_at, req.from_state,
+                          req.to_state, req.stage, req.generation, req.detail, req.actor),
+              ins AS (
+                INSERT INTO journal (execution_id, seq, from_state, to_state, at, stage,
+                                     generation, detail, actor)
+                SELECT execution_id, last_seq, from_state, to_state, updated_at, stage,
+                       generation, detail, actor
+                FROM upd)
+            SELECT execution_id::text, last_seq FROM upd",
+        )
+        .bind(column(ops, |op| op.execution_id))
+        .bind(column(ops, |op| op.from))
+        .bind(column(ops, |op| op.to))
+        .bind(column(ops, |op| op.stage.clone()))
+        .bind(column(ops, |op| op.generation.clone()))
+        .bind(column(ops, |op| op.detail.clone()))
+        .bind(column(ops, |op| op.exception_reason.clone()))
+        .bind(column(ops, |op| op.final_outcome.clone()))
+        .bind(column(ops, |op| op.actor.clone()))
+        .fetch_all(conn)
+        .await?;
+        Ok(by_key(rows))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -370,13 +523,32 @@ mod tests {
 
     #[test]
     fn a_batch_holds_each_key_once_and_the_rest_wait_in_order() {
+        let none = HashSet::new();
         let mut waiting: VecDeque<_> = ["a", "b", "a", "c", "a"].map(pending).into();
-        let batch = take_batch(&mut waiting);
+        let batch = take_batch(&mut waiting, &none);
         assert_eq!(keys(&batch), ["a", "b", "c"]);
         assert_eq!(keys(waiting.make_contiguous()), ["a", "a"]);
-        let batch = take_batch(&mut waiting);
+        let batch = take_batch(&mut waiting, &none);
         assert_eq!(keys(&batch), ["a"]);
         assert_eq!(waiting.len(), 1);
+    }
+
+    #[test]
+    fn a_key_being_written_waits_for_its_statement() {
+        let busy = HashSet::from(["a".to_owned()]);
+        let mut waiting: VecDeque<_> = ["a", "b"].map(pending).into();
+        assert_eq!(keys(&take_batch(&mut waiting, &busy)), ["b"]);
+        assert_eq!(keys(waiting.make_contiguous()), ["a"]);
+        assert!(take_batch(&mut waiting, &busy).is_empty());
+        assert_eq!(keys(&take_batch(&mut waiting, &HashSet::new())), ["a"]);
+    }
+
+    #[test]
+    fn lanes_leave_half_the_pool_to_other_calls() {
+        assert_eq!(statements_per_lane(1), 1);
+        assert_eq!(statements_per_lane(16), 2);
+        assert_eq!(statements_per_lane(32), 4);
+        assert_eq!(statements_per_lane(200), 4);
     }
 
     #[test]
@@ -384,7 +556,7 @@ mod tests {
         let mut waiting: VecDeque<_> = (0..MAX_BATCH + 2)
             .map(|i| pending(&format!("k{i}")))
             .collect();
-        assert_eq!(take_batch(&mut waiting).len(), MAX_BATCH);
+        assert_eq!(take_batch(&mut waiting, &HashSet::new()).len(), MAX_BATCH);
         assert_eq!(keys(waiting.make_contiguous()), ["k128", "k129"]);
     }
 }

@@ -18,8 +18,8 @@ mod dead_letters;
 pub mod decide;
 mod erase;
 mod escalations;
-pub(crate) mod group;
 pub mod executions;
+pub(crate) mod group;
 pub mod keys;
 mod paging;
 mod replays;
@@ -48,6 +48,7 @@ pub struct Store {
     pool: PgPool,
     /// Started on first use, so a store can be made outside a runtime.
     group: Arc<OnceLock<group::GroupCommit>>,
+    group_commit: bool,
 }
 
 impl Store {
@@ -79,6 +80,18 @@ impl Store {
         Self {
             pool,
             group: Arc::default(),
+            group_commit: true,
+        }
+    }
+
+    /// The same store writing every key operation as its own statement:
+    /// the baseline the benchmark measures group commit against.
+    #[must_use]
+    pub fn without_group_commit(self) -> Self {
+        Self {
+            group: Arc::default(),
+            group_commit: false,
+            ..self
         }
     }
 
@@ -102,7 +115,7 @@ impl Store {
     /// The group-commit lanes of this store's hot-path key writes.
     pub(crate) fn group(&self) -> &group::GroupCommit {
         self.group
-            .get_or_init(|| group::GroupCommit::start(&self.pool))
+            .get_or_init(|| group::GroupCommit::start(&self.pool, self.group_commit))
     }
 
     /// Acquires one connection for a single-statement operation.

@@ -8,7 +8,8 @@
 
 use futures::future::join_all;
 use serde_json::json;
-use sluice_ledger::{BeginOutcome, Error, Store};
+use sluice_core::{ExecutionId, State};
+use sluice_ledger::{BeginOutcome, Error, Origin, Store, Transition};
 use sluice_testkit::TestDb;
 
 use crate::claim;
@@ -42,7 +43,12 @@ async fn concurrent_calls_share_one_commit_and_each_gets_its_own_answer() -> any
     let outcomes = join_all(claims.iter().map(|req| store.begin(req, "svc"))).await;
     for (req, outcome) in claims.iter().zip(outcomes) {
         match (req.owner.as_str(), outcome?) {
-            ("a", BeginOutcome::Started { fencing_token: 1, .. }) => {}
+            (
+                "a",
+                BeginOutcome::Started {
+                    fencing_token: 1, ..
+                },
+            ) => {}
             (_, BeginOutcome::InProgress { owner, .. }) if req.owner != "a" => {
                 assert_eq!(owner, "a");
             }
@@ -50,7 +56,11 @@ async fn concurrent_calls_share_one_commit_and_each_gets_its_own_answer() -> any
         }
     }
     assert_eq!(
-        count(&db, "SELECT count(DISTINCT xmin::text) FROM idempotency_keys").await?,
+        count(
+            &db,
+            "SELECT count(DISTINCT xmin::text) FROM idempotency_keys"
+        )
+        .await?,
         1,
         "the 64 fresh keys are one insert"
     );
@@ -68,9 +78,11 @@ async fn concurrent_calls_share_one_commit_and_each_gets_its_own_answer() -> any
     assert!(matches!(stale, Err(Error::StaleToken { .. })), "{stale:?}");
 
     // Each result lands on its own key: the batched arrays stay aligned.
-    let completions = join_all(keys.iter().chain(&keys).map(|key| {
-        store.complete(key, 1, Some(json!({ "booking": key })), "svc")
-    }))
+    let completions = join_all(
+        keys.iter()
+            .chain(&keys)
+            .map(|key| store.complete(key, 1, Some(json!({ "booking": key })), "svc")),
+    )
     .await;
     assert!(completions.iter().all(Result::is_ok), "{completions:?}");
     for key in &keys {
@@ -92,8 +104,11 @@ async fn concurrent_calls_share_one_commit_and_each_gets_its_own_answer() -> any
         ]
     );
     assert_eq!(
-        count(&db, "SELECT count(DISTINCT xmin::text) FROM key_events WHERE event = 'completed'")
-            .await?,
+        count(
+            &db,
+            "SELECT count(DISTINCT xmin::text) FROM key_events WHERE event = 'completed'"
+        )
+        .await?,
         1,
         "the 64 completions are one statement; the repeats changed nothing"
     );
@@ -118,7 +133,13 @@ async fn a_row_postgres_refuses_fails_only_its_own_call() -> anyhow::Result<()> 
     .execute(&db.pool().await?)
     .await?;
     let keys: Vec<String> = (0..20)
-        .map(|i| if i == 7 { "poison".into() } else { format!("fine-{i}") })
+        .map(|i| {
+            if i == 7 {
+                "poison".into()
+            } else {
+                format!("fine-{i}")
+            }
+        })
         .collect();
     let claims: Vec<_> = keys.iter().map(|key| claim(key, "a")).collect();
     let outcomes = join_all(claims.iter().map(|req| store.begin(req, "svc"))).await;
@@ -131,10 +152,117 @@ async fn a_row_postgres_refuses_fails_only_its_own_call() -> anyhow::Result<()> 
             (key, other) => anyhow::bail!("{key}: {other:?}"),
         }
     }
-    assert_eq!(count(&db, "SELECT count(*) FROM idempotency_keys").await?, 19);
     assert_eq!(
-        count(&db, "SELECT count(*) FROM key_events WHERE event = 'started'").await?,
+        count(&db, "SELECT count(*) FROM idempotency_keys").await?,
         19
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM key_events WHERE event = 'started'"
+        )
+        .await?,
+        19
+    );
+    Ok(())
+}
+
+fn moving(id: ExecutionId, from: Option<State>, to: State) -> Transition {
+    Transition {
+        execution_id: id,
+        from,
+        to,
+        stage: "interpret".into(),
+        generation: "0".into(),
+        detail: Some(json!({ "execution": id.to_string() })),
+        exception_reason: None,
+        final_outcome: None,
+        origin: Origin {
+            workflow: "reservation".into(),
+            source: "whatsapp".into(),
+            event_id: format!("evt-{id}"),
+            correlation_id: format!("corr-{id}"),
+        },
+    }
+}
+
+#[tokio::test]
+async fn concurrent_moves_of_many_executions_share_one_commit() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let store = store(&db).await?;
+    let ids: Vec<ExecutionId> = (0..64)
+        .map(|i| ExecutionId::derive("whatsapp", &format!("evt-{i}"), "reservation"))
+        .collect();
+    for id in &ids {
+        store
+            .record_transition(&moving(*id, None, State::Received), "svc")
+            .await?;
+    }
+    // Every execution moves once, and a redelivered copy of each move,
+    // queued at the same time, waits for the next batch and answers
+    // "already there".
+    let moves: Vec<Transition> = ids
+        .iter()
+        .chain(&ids)
+        .map(|id| moving(*id, Some(State::Received), State::Validated))
+        .collect();
+    let outcomes = join_all(moves.iter().map(|t| store.record_transition(t, "svc"))).await;
+    let (first, repeats) = outcomes.split_at(64);
+    for outcome in first {
+        let outcome = outcome.as_ref().map_err(|e| anyhow::anyhow!("{e}"))?;
+        assert!(outcome.applied && outcome.seq == Some(2), "{outcome:?}");
+    }
+    for outcome in repeats {
+        let outcome = outcome.as_ref().map_err(|e| anyhow::anyhow!("{e}"))?;
+        assert!(
+            !outcome.applied && outcome.state == State::Validated,
+            "{outcome:?}"
+        );
+    }
+    let moves: Vec<Transition> = ids
+        .iter()
+        .map(|id| moving(*id, Some(State::Validated), State::ModelRequested))
+        .collect();
+    for outcome in join_all(moves.iter().map(|t| store.record_transition(t, "svc"))).await {
+        let outcome = outcome.map_err(|e| anyhow::anyhow!("{e}"))?;
+        assert!(outcome.applied && outcome.seq == Some(3), "{outcome:?}");
+    }
+    // A move from a state the execution has left is refused.
+    let stale = store
+        .record_transition(
+            &moving(ids[0], Some(State::Received), State::Validated),
+            "svc",
+        )
+        .await;
+    assert!(
+        matches!(stale, Err(Error::IllegalTransition(_))),
+        "{stale:?}"
+    );
+    // Each journal row carries its own execution's detail, numbered in order.
+    for id in &ids {
+        let (execution, journal) = store.get_execution(*id.as_uuid()).await?;
+        assert_eq!(execution.state, "MODEL_REQUESTED");
+        let steps: Vec<_> = journal
+            .iter()
+            .map(|j| (j.seq, j.to_state.as_str()))
+            .collect();
+        assert_eq!(
+            steps,
+            [(1, "RECEIVED"), (2, "VALIDATED"), (3, "MODEL_REQUESTED")]
+        );
+        assert_eq!(
+            journal[1].detail,
+            Some(json!({ "execution": id.to_string() }))
+        );
+    }
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(DISTINCT xmin::text) FROM journal WHERE seq = 2"
+        )
+        .await?,
+        1,
+        "the 64 first moves are one statement"
     );
     Ok(())
 }
