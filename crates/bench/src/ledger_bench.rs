@@ -16,23 +16,27 @@ pub struct LedgerRun {
     pub concurrency: usize,
     /// The ledger's connection pool.
     pub pool: u32,
+    /// Whether the ledger group-committed its key writes.
+    pub group_commit: bool,
     /// Pairs that completed per second.
     pub pairs_per_s: f64,
     /// Calls that failed.
     pub errors: u64,
 }
 
-/// Starts a ledger on `database_url` with a pool of `pool` connections and
-/// runs `concurrency` callers for `duration`.
+/// Starts a ledger on `database_url` with a pool of `pool` connections,
+/// group commit on or off, and runs `concurrency` callers for `duration`.
 pub async fn run(
     database_url: &str,
     pool: u32,
+    group_commit: bool,
     concurrency: usize,
     duration: Duration,
 ) -> anyhow::Result<LedgerRun> {
     let mut options = sluice_ledger::Options::new(database_url);
     options.migrate_on_start = true;
     options.max_connections = pool;
+    options.group_commit = group_commit;
     let listener = sluice_ledger::bind("127.0.0.1:0".parse()?).await?;
     let addr = listener.local_addr()?;
     let ledger = sluice_ledger::Ledger::new(options)
@@ -43,15 +47,29 @@ pub async fn run(
     let client = LedgerClient::connect(ClientOptions::new(format!("http://{addr}")))?;
 
     let (pairs, errors) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    // Runs share a database: each one claims keys of its own, or a later
+    // run would find an earlier run's keys completed.
+    let run_id = uuid::Uuid::new_v4().simple().to_string();
+    let run_id: Arc<str> = Arc::from(&run_id[..8]);
+    // The first second warms up (connections, prepared statements, the
+    // lanes) and is not counted.
+    let warm_up = Duration::from_secs(1).min(duration / 4);
     let start = Instant::now();
+    let counted_from = start + warm_up;
+    let end = counted_from + duration;
     let mut workers = tokio::task::JoinSet::new();
     for worker in 0..concurrency {
         let (client, pairs, errors) = (client.clone(), pairs.clone(), errors.clone());
+        let run_id = run_id.clone();
         workers.spawn(async move {
             let mut i = 0u64;
-            while start.elapsed() < duration {
+            while Instant::now() < end {
                 i += 1;
-                match pair(&client, &format!("bench:{worker}:{i}")).await {
+                let outcome = pair(&client, &format!("bench:{run_id}:{worker}:{i}")).await;
+                if Instant::now() < counted_from {
+                    continue;
+                }
+                match outcome {
                     Ok(()) => pairs.fetch_add(1, Ordering::Relaxed),
                     Err(_) => errors.fetch_add(1, Ordering::Relaxed),
                 };
@@ -59,12 +77,13 @@ pub async fn run(
         });
     }
     while workers.join_next().await.is_some() {}
-    let elapsed = start.elapsed().as_secs_f64();
+    let elapsed = counted_from.elapsed().as_secs_f64();
     shutdown.cancel();
     let _ = server.await;
     Ok(LedgerRun {
         concurrency,
         pool,
+        group_commit,
         pairs_per_s: pairs.load(Ordering::Relaxed) as f64 / elapsed,
         errors: errors.load(Ordering::Relaxed),
     })

@@ -128,6 +128,13 @@ async fn main() -> anyhow::Result<()> {
             "ratio: pipeline / raw relay (batched) throughput at concurrency {c}: {ratio:.2}"
         )?;
     }
+    for (c, on, off) in results.ledger_pairs() {
+        writeln!(
+            out,
+            "ratio: ledger group commit / one statement per call at concurrency {c}: {:.2}",
+            on.pairs_per_s / off.pairs_per_s.max(1e-9)
+        )?;
+    }
     if let Some(path) = &args.write_doc {
         let doc = std::fs::read_to_string(path).unwrap_or_default();
         std::fs::write(path, report::splice(&doc, &markdown))?;

@@ -44,13 +44,33 @@ pub async fn run(args: &Args, command: String) -> anyhow::Result<Results> {
     let secs = if args.quick { 3 } else { args.ledger_secs };
     let dbs = Databases::create(&args.database_url, &[format!("{prefix}_l")]).await?;
     let url = dbs.url(0)?;
-    for &c in &args.ledger_concurrency {
-        eprintln!("ledger alone, concurrency {c}, pool {}", args.ledger_pool);
-        match ledger_bench::run(&url, args.ledger_pool, c, Duration::from_secs(secs)).await {
-            Ok(run) => results.ledger.push(run),
-            Err(err) => {
-                dbs.drop_all().await.ok();
-                return Err(err);
+    // Group commit on and off back to back, in an order that alternates,
+    // so the ratio compares the two under the same machine state.
+    for (i, &c) in args.ledger_concurrency.iter().enumerate() {
+        let order = if i % 2 == 0 {
+            [true, false]
+        } else {
+            [false, true]
+        };
+        for group_commit in order {
+            eprintln!(
+                "ledger alone, concurrency {c}, pool {}, group commit {}",
+                args.ledger_pool,
+                if group_commit { "on" } else { "off" }
+            );
+            let run = ledger_bench::run(
+                &url,
+                args.ledger_pool,
+                group_commit,
+                c,
+                Duration::from_secs(secs),
+            );
+            match run.await {
+                Ok(run) => results.ledger.push(run),
+                Err(err) => {
+                    dbs.drop_all().await.ok();
+                    return Err(err);
+                }
             }
         }
     }
@@ -131,25 +151,42 @@ async fn measure(
         });
     }
 
-    let before = rpcs::per_method(&pipeline.system.scrape().await?);
+    // Each measurement starts on an idle system: what a load left queued
+    // (an open loop past the system's capacity) is drained, or discarded
+    // after a bound, before the next one.
+    let drain_for = Duration::from_secs(if args.quick { 5 } else { 20 });
     let samples = plan::run(plan, |system, load: Load| {
         let relays = &relays;
         async move {
-            match system {
+            let measured = match system {
                 0 => pipeline.measure(load, plan).await,
                 k => relays[k - 1].measure(load, plan).await,
+            };
+            let own = format!("{prefix}_{}", ["p", "b", "s"][system]);
+            match cleanup::drain(client, &own, drain_for).await {
+                Ok(0) => {}
+                Ok(n) => eprintln!("    discarded {n} queued messages after the measurement"),
+                Err(err) => eprintln!("    could not drain: {err:#}"),
             }
+            measured
         }
     })
     .await;
+
+    // Round trips on a drained, closed loop of its own: every execution
+    // it starts finishes inside it, so calls / executions is exact (the
+    // background calls of the breaker and the gauges aside).
+    let before = rpcs::per_method(&pipeline.system.scrape().await?);
+    let counted = load::closed_loop(
+        pipeline.system.clone(),
+        &pipeline.completions,
+        &pipeline.next,
+        16,
+        Duration::from_secs(warm),
+    )
+    .await;
     let after = rpcs::per_method(&pipeline.system.scrape().await?);
-    let executions: u64 = samples
-        .iter()
-        .filter(|((_, s), _)| *s == 0)
-        // Per finished execution: one that is lost (a load beyond what the
-        // pipeline sustains) made only some of its calls.
-        .flat_map(|(_, s)| s.rounds.iter().map(|r| r.done))
-        .sum();
+    let executions = counted.done + counted.lost;
     results.rpcs = rpcs::delta(&before, &after)
         .into_iter()
         .map(|(m, n)| (m, n / executions.max(1) as f64))
