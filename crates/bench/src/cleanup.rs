@@ -20,7 +20,7 @@ pub async fn streams(client: &async_nats::Client, prefix: &str) -> anyhow::Resul
 /// Waits until every consumer of the streams `<PREFIX>_…` of `prefix` has
 /// nothing pending, for at most `wait`; then purges those streams of what
 /// is still queued (the backlog of a load beyond what the system sustains)
-/// and waits for the handlers still busy to finish. Returns how many
+/// and gives the handlers still busy a second to finish. Returns how many
 /// queued messages were discarded. The next measurement then starts on an
 /// idle system instead of on the previous one's queue.
 pub async fn drain(

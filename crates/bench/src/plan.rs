@@ -60,16 +60,21 @@ impl<S: System + 'static> Runner<S> {
     /// Runs `load` once.
     pub async fn measure(&self, load: Load, plan: &Plan) -> (Round, Cpu) {
         let before = Cpu::sample();
-        let (system, completions) = (self.system.clone(), &self.completions);
         let round = match load {
-            Load::Closed(c) => {
-                load::closed_loop(system, completions, &self.next, c, plan.closed_for).await
-            }
+            Load::Closed(c) => self.closed_loop(c, plan.closed_for).await,
             Load::Open(r) => {
-                load::open_loop(system, completions, &self.next, r, plan.open_for).await
+                let system = self.system.clone();
+                load::open_loop(system, &self.completions, &self.next, r, plan.open_for).await
             }
         };
         (round, Cpu::sample().since(&before))
+    }
+
+    /// `concurrency` executions in flight for `duration`, outside the plan
+    /// (warm-up, counting round trips).
+    pub async fn closed_loop(&self, concurrency: usize, duration: Duration) -> Round {
+        let system = self.system.clone();
+        load::closed_loop(system, &self.completions, &self.next, concurrency, duration).await
     }
 }
 

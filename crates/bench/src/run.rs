@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use tokio_util::sync::CancellationToken;
 
 use crate::db::Databases;
-use crate::load::{self, Completions};
+use crate::load::Completions;
 use crate::pipeline::Pipeline;
 use crate::plan::{self, Load, Runner};
 use crate::relay::{self, Relay};
@@ -117,14 +117,7 @@ async fn measure(
     results.rss.0 = stats::rss_mib().0;
     let warm = if args.quick { 1 } else { 3 };
     eprintln!("warming up the pipeline");
-    let warmup = load::closed_loop(
-        pipeline.system.clone(),
-        &pipeline.completions,
-        &pipeline.next,
-        16,
-        Duration::from_secs(warm),
-    )
-    .await;
+    let warmup = pipeline.closed_loop(16, Duration::from_secs(warm)).await;
     anyhow::ensure!(
         warmup.done > 0,
         "no execution finished during warm-up ({} lost)",
@@ -177,14 +170,7 @@ async fn measure(
     // it starts finishes inside it, so calls / executions is exact (the
     // background calls of the breaker and the gauges aside).
     let before = rpcs::per_method(&pipeline.system.scrape().await?);
-    let counted = load::closed_loop(
-        pipeline.system.clone(),
-        &pipeline.completions,
-        &pipeline.next,
-        16,
-        Duration::from_secs(warm),
-    )
-    .await;
+    let counted = pipeline.closed_loop(16, Duration::from_secs(warm)).await;
     let after = rpcs::per_method(&pipeline.system.scrape().await?);
     let executions = counted.done + counted.lost;
     results.rpcs = rpcs::delta(&before, &after)

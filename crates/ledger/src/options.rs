@@ -57,8 +57,9 @@ pub struct Options {
     pub key_retention: Duration,
     /// How often the purge of keys past their retention runs.
     pub purge_interval: Duration,
-    /// Write concurrent hot-path key operations together (see
-    /// `store::group`); off only to measure what it saves.
+    /// Write concurrent hot-path calls (fresh Begin, MarkAttempted,
+    /// Complete, single-step transitions) together (see `store::group`);
+    /// off only to measure what it saves.
     pub group_commit: bool,
 }
 

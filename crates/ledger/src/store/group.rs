@@ -2,20 +2,22 @@
 //! `Complete`, and a single-step `RecordTransition`.
 //!
 //! Every effect makes the first three calls and every stage the last, and
-//! each used to be one statement and one commit of its own. Under load most of the database's work per
-//! call is the fixed cost around the row (parse, plan, executor start-up,
-//! the commit and its WAL flush), so concurrent calls of one kind are
-//! queued to a lane and written together: one statement over `unnest`ed
-//! arrays, one commit, however many callers are waiting. A lane has a few
-//! statements in flight at most (one while another waits for its WAL
-//! flush); when one finishes it takes whatever is queued and never waits
-//! for more, so a lone caller pays one channel hop and no timer.
+//! each used to be one statement and one commit of its own. Under load most
+//! of the database's work per call is the fixed cost around the row (parse,
+//! plan, executor start-up, the commit and its WAL flush), so concurrent
+//! calls of one kind are queued to a lane and written together: one
+//! statement over `unnest`ed arrays, one commit, however many callers are
+//! waiting. A lane has a few statements in flight at most (one while
+//! another waits for its WAL flush); when one finishes it takes whatever is
+//! queued and never waits for more, so a lone caller pays one channel hop
+//! and no timer.
 //!
 //! What each caller is answered is exactly what its own statement would
 //! have answered:
-//! - a batch holds each key at most once (a second call on a key waits for
-//!   the next batch), so "which rows did this statement touch" answers
-//!   every caller separately;
+//! - a key is in at most one statement in flight (a second call on it
+//!   waits for a later batch), so its calls apply in the order they came
+//!   and "which rows did this statement touch" answers every caller
+//!   separately;
 //! - the statement is atomic: if Postgres refuses it (a deadlock with
 //!   another lane, say) nothing of it applied, and each call is run again
 //!   on its own so one bad row cannot fail its neighbours;
@@ -86,7 +88,7 @@ pub(crate) struct Completion {
     pub result: Option<serde_json::Value>,
 }
 
-/// The three lanes of one store, or none when group commit is off (each
+/// The four lanes of one store, or none when group commit is off (each
 /// call is then its own statement, as a measurement baseline). Cheap to
 /// share; the lanes' tasks end when the last store handle is dropped.
 #[derive(Debug)]

@@ -5,9 +5,10 @@
 //! (`SELECT … FOR UPDATE`) for `Begin`, and single guarded statements
 //! (`UPDATE … WHERE fencing_token = $n AND state = …`) everywhere else.
 //!
-//! Group commit: the three writes every effect makes (a fresh `Begin`,
-//! `MarkAttempted`, `Complete`) are queued per kind and written many at a
-//! time, one statement and one commit per batch (see [`group`]). The other
+//! Group commit: the writes every execution makes many times over (a
+//! fresh `Begin`, `MarkAttempted`, `Complete`, a single-step transition)
+//! are queued per kind and written many at a time, one statement and one
+//! commit per batch (see [`group`]). The other
 //! operations are functions over one `&mut PgConnection` (see [`keys`] and
 //! [`executions`]) and [`Store`] opens the transaction around them.
 
@@ -84,7 +85,7 @@ impl Store {
         }
     }
 
-    /// The same store writing every key operation as its own statement:
+    /// The same store writing every group-committable call as its own statement:
     /// the baseline the benchmark measures group commit against.
     #[must_use]
     pub fn without_group_commit(self) -> Self {
@@ -112,7 +113,7 @@ impl Store {
         &self.pool
     }
 
-    /// The group-commit lanes of this store's hot-path key writes.
+    /// The group-commit lanes of this store's hot-path writes.
     pub(crate) fn group(&self) -> &group::GroupCommit {
         self.group
             .get_or_init(|| group::GroupCommit::start(&self.pool, self.group_commit))
