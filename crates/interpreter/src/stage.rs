@@ -213,7 +213,7 @@ impl Pass<'_> {
         }
         self.ctx
             .ledger
-            .record_path(&path)
+            .record_path(&path, sluice_ledger::Repeat::Answer)
             .await
             .map(|_| ())
             .map_err(|e| retry("record transitions", &e))

@@ -24,7 +24,7 @@ use crate::error::{Error, Result};
 use crate::trace::MetadataInjector;
 use crate::types::{
     BeginOutcome, BeginRequest, Execution, ExecutionFilter, ExecutionPage, FailureKind,
-    JournalEntry, KeyRecord, Transition, TransitionOutcome,
+    JournalEntry, KeyRecord, Repeat, Transition, TransitionOutcome,
 };
 
 mod backlog;
@@ -213,14 +213,40 @@ impl LedgerClient {
 
     /// Records several moves of one execution in one round trip and one
     /// database transaction: all of them or none (FAILED_PRECONDITION when
-    /// a step is refused). Answers for the last step.
-    pub async fn record_path(&self, path: &[Transition]) -> Result<TransitionOutcome> {
-        let req = Transition::path_to_proto(path)
+    /// a step is refused, or with [`Repeat::Refuse`] finds the execution
+    /// already in its target). Answers for the last step.
+    pub async fn record_path(
+        &self,
+        path: &[Transition],
+        repeat: Repeat,
+    ) -> Result<TransitionOutcome> {
+        self.record_steps(path, repeat)
+            .await?
+            .pop()
+            .ok_or_else(|| Error::Malformed("no answer for the path".into()))
+    }
+
+    /// As [`LedgerClient::record_path`], answering for every step: whether
+    /// a creation at its head created the execution, say.
+    pub async fn record_steps(
+        &self,
+        path: &[Transition],
+        repeat: Repeat,
+    ) -> Result<Vec<TransitionOutcome>> {
+        let req = Transition::path_to_proto(path, repeat)
             .ok_or_else(|| Error::InvalidArgument("an empty path".into()))?;
         let resp = self
             .call(req, |mut c, r| async move { c.record_transition(r).await })
             .await?;
-        TransitionOutcome::from_proto(resp)
+        let outcomes = TransitionOutcome::path_from_proto(resp)?;
+        if outcomes.len() != path.len() {
+            return Err(Error::Malformed(format!(
+                "{} answers for a path of {} steps",
+                outcomes.len(),
+                path.len()
+            )));
+        }
+        Ok(outcomes)
     }
 
     /// Reads one execution and its journal.

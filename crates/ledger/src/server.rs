@@ -15,6 +15,7 @@ use crate::access::Rpc;
 use crate::convert::{json_in, pb};
 use crate::types::{
     BeginOutcome, BeginRequest, ExecutionFilter, FailureKind, Settings, Transition,
+    TransitionOutcome,
 };
 
 mod backlog;
@@ -119,19 +120,17 @@ impl pb::ledger_server::Ledger for LedgerService {
         req: Request<pb::RecordTransitionRequest>,
     ) -> Reply<pb::RecordTransitionResponse> {
         let who = Rpc::RecordTransition.authorize(&req)?;
-        let path = Transition::path_from_proto(req.into_inner())?;
-        let outcomes = self.store.record_path(&path, &who.name).await?;
+        let (path, repeat) = Transition::path_from_proto(req.into_inner())?;
+        let outcomes = self.store.record_path(&path, &who.name, repeat).await?;
         for (transition, outcome) in path.iter().zip(&outcomes) {
             if outcome.applied {
                 self.observe_transition(*transition.execution_id.as_uuid(), outcome.state)
                     .await;
             }
         }
-        let last = outcomes
-            .into_iter()
-            .last()
+        let resp = TransitionOutcome::path_to_proto(outcomes)
             .ok_or_else(|| Status::internal("an empty path"))?;
-        Ok(Response::new(last.to_proto()))
+        Ok(Response::new(resp))
     }
 
     async fn get_execution(

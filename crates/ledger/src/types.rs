@@ -189,6 +189,17 @@ pub struct Origin {
     pub correlation_id: String,
 }
 
+/// How a path answers a step that finds the execution already in its
+/// target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Repeat {
+    /// As a redelivery: not applied, the rest of the path goes on.
+    Answer,
+    /// As a refusal: the caller's path is right only if it made every move
+    /// itself (the gate's decision with its route).
+    Refuse,
+}
+
 /// What a [`Transition`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TransitionOutcome {

@@ -5,7 +5,8 @@ use sluice_core::{ExecutionId, State};
 use super::{datetime, json_in, json_out, non_empty, optional_datetime, pb, timestamp, uuid};
 use crate::error::{Error, Result};
 use crate::types::{
-    Execution, ExecutionFilter, ExecutionPage, JournalEntry, Origin, Transition, TransitionOutcome,
+    Execution, ExecutionFilter, ExecutionPage, JournalEntry, Origin, Repeat, Transition,
+    TransitionOutcome,
 };
 
 fn state(field: &str, name: &str) -> Result<State> {
@@ -54,17 +55,24 @@ impl Transition {
             exception_reason: self.exception_reason.clone(),
             final_outcome: self.final_outcome.clone(),
             then: Vec::new(),
+            refuse_repeat: false,
         }
     }
 
-    /// Reads a request and the steps chained after it (server side).
-    pub fn path_from_proto(mut req: pb::RecordTransitionRequest) -> Result<Vec<Self>> {
+    /// Reads a request and the steps chained after it, and how the path
+    /// answers a repeat (server side).
+    pub fn path_from_proto(mut req: pb::RecordTransitionRequest) -> Result<(Vec<Self>, Repeat)> {
         let then = std::mem::take(&mut req.then);
+        let repeat = if req.refuse_repeat {
+            Repeat::Refuse
+        } else {
+            Repeat::Answer
+        };
         let mut path = vec![Self::from_proto(req)?];
         for step in then {
-            if !step.then.is_empty() {
+            if !step.then.is_empty() || step.refuse_repeat {
                 return Err(Error::InvalidArgument(
-                    "a chained transition carries no `then` of its own".into(),
+                    "a chained transition carries no `then` or `refuse_repeat` of its own".into(),
                 ));
             }
             let step = Self::from_proto(step)?;
@@ -75,15 +83,16 @@ impl Transition {
             }
             path.push(step);
         }
-        Ok(path)
+        Ok((path, repeat))
     }
 
     /// Writes `path` as one request: the first step with the rest chained
     /// (client side). `None` for an empty path.
-    pub fn path_to_proto(path: &[Self]) -> Option<pb::RecordTransitionRequest> {
+    pub fn path_to_proto(path: &[Self], repeat: Repeat) -> Option<pb::RecordTransitionRequest> {
         let (first, rest) = path.split_first()?;
         let mut req = first.to_proto();
         req.then = rest.iter().map(Self::to_proto).collect();
+        req.refuse_repeat = repeat == Repeat::Refuse;
         Some(req)
     }
 }
@@ -95,7 +104,27 @@ impl TransitionOutcome {
             applied: self.applied,
             state: self.state.as_str().to_owned(),
             seq: self.seq.and_then(|s| u64::try_from(s).ok()).unwrap_or(0),
+            steps: Vec::new(),
         }
+    }
+
+    /// Writes the answer to a path: the last step's, with every step's
+    /// when there are several (server side).
+    pub fn path_to_proto(outcomes: Vec<Self>) -> Option<pb::RecordTransitionResponse> {
+        let mut resp = outcomes.last().copied()?.to_proto();
+        if outcomes.len() > 1 {
+            resp.steps = outcomes.into_iter().map(Self::to_proto).collect();
+        }
+        Some(resp)
+    }
+
+    /// Reads the answer to a path: one outcome per step (client side).
+    pub fn path_from_proto(mut resp: pb::RecordTransitionResponse) -> Result<Vec<Self>> {
+        let steps = std::mem::take(&mut resp.steps);
+        if steps.is_empty() {
+            return Ok(vec![Self::from_proto(resp)?]);
+        }
+        steps.into_iter().map(Self::from_proto).collect()
     }
 
     /// Reads the protobuf answer (client side).

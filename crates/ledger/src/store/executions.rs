@@ -3,8 +3,10 @@
 //! A transition is one statement: the guarded `UPDATE … WHERE state = from`
 //! bumps the execution's `last_seq` and a data-modifying CTE appends the
 //! journal row with that sequence number, so the move and its journal entry
-//! are atomic without an explicit transaction; a lone move of an existing
-//! execution is group-committed with other executions' (see `group`).
+//! are atomic without an explicit transaction. A move of an existing
+//! execution, or a chained path of them, is group-committed with other
+//! executions' (see `group`): one statement moves the execution to the
+//! path's end and appends a journal row per step.
 
 use chrono::{DateTime, Utc};
 use sluice_core::State;
@@ -12,11 +14,11 @@ use sluice_core::error::validate_name;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::group::Move;
+use super::group::{Move, Step};
 use super::{Store, validate};
 use crate::error::{Error, Result};
 use crate::types::{
-    Execution, ExecutionFilter, ExecutionPage, JournalEntry, Transition, TransitionOutcome,
+    Execution, ExecutionFilter, ExecutionPage, JournalEntry, Repeat, Transition, TransitionOutcome,
 };
 
 /// The default and the largest page of [`Store::list_executions`].
@@ -30,51 +32,48 @@ impl Store {
         t: &Transition,
         actor: &str,
     ) -> Result<TransitionOutcome> {
-        let Some(from) = t.from else {
+        if t.from.is_none() {
             let mut conn = self.conn().await?;
             return apply_transition(&mut conn, t, actor).await;
-        };
-        // A move of an existing execution, the hot path of every stage:
-        // group-committed with the moves of other executions.
-        check_move(t, from)?;
-        let op = Move {
-            key: t.execution_id.as_uuid().to_string(),
-            execution_id: *t.execution_id.as_uuid(),
-            from: from.as_str(),
-            to: t.to.as_str(),
-            stage: t.stage.clone(),
-            generation: t.generation.clone(),
-            detail: t.detail.clone(),
-            exception_reason: t.exception_reason.clone(),
-            final_outcome: t.final_outcome.clone(),
-            actor: actor.to_owned(),
-        };
-        match self.group().transition(op).await? {
-            Some(seq) => Ok(TransitionOutcome {
-                applied: true,
-                state: t.to,
-                seq: Some(seq),
-            }),
-            None => unmoved(&mut *self.conn().await?, t).await,
         }
+        let mut outcomes = self
+            .record_path(std::slice::from_ref(t), actor, Repeat::Answer)
+            .await?;
+        outcomes
+            .pop()
+            .ok_or_else(|| Error::Malformed("an empty path".into()))
     }
 
     /// Applies `path` in order in one transaction: every step or none.
-    /// Each step follows [`Store::record_transition`]'s rules; the first
-    /// refusal rolls the whole path back and is returned. One outcome per
-    /// step.
+    /// Each step follows [`Store::record_transition`]'s rules, except that
+    /// with [`Repeat::Refuse`] a step finding the execution already in its
+    /// target is refused too; the first refusal rolls the whole path back
+    /// and is returned. One outcome per step.
     pub async fn record_path(
         &self,
         path: &[Transition],
         actor: &str,
+        repeat: Repeat,
     ) -> Result<Vec<TransitionOutcome>> {
-        if let [single] = path {
-            return Ok(vec![self.record_transition(single, actor).await?]);
+        // The hot path of every stage, an existing execution moving on from
+        // where the caller saw it, is group-committed with other
+        // executions' moves: one statement for the whole path.
+        if let Some(op) = grouped(path, actor)? {
+            if let Some(last) = self.group().transition(op).await? {
+                return Ok(moved(path, last));
+            }
+            if let [t] = path {
+                let outcome = unmoved(&mut *self.conn().await?, t).await?;
+                return refuse_repeat(t, outcome, repeat).map(|o| vec![o]);
+            }
         }
+        // It was not where the caller saw it (a redelivery, a stale view),
+        // or the path creates it: step by step, for each step's own answer.
         let mut tx = self.pool().begin().await?;
         let mut outcomes = Vec::with_capacity(path.len());
         for t in path {
-            outcomes.push(apply_transition(&mut tx, t, actor).await?);
+            let outcome = apply_transition(&mut tx, t, actor).await?;
+            outcomes.push(refuse_repeat(t, outcome, repeat)?);
         }
         tx.commit().await?;
         Ok(outcomes)
@@ -263,6 +262,80 @@ fn check_move(t: &Transition, from: State) -> Result<()> {
             t.to
         )))
     }
+}
+
+/// `path` as one group-committed move, when it is a chain of moves of one
+/// existing execution; `None` when it creates the execution.
+fn grouped(path: &[Transition], actor: &str) -> Result<Option<Move>> {
+    let Some(first) = path.first() else {
+        return Err(Error::InvalidArgument("an empty path".into()));
+    };
+    let mut steps = Vec::with_capacity(path.len());
+    let mut at = first.from;
+    for t in path {
+        let Some(from) = t.from else {
+            return Ok(None);
+        };
+        check_move(t, from)?;
+        if t.execution_id != first.execution_id {
+            return Err(Error::InvalidArgument(
+                "every step of a path moves the same execution".into(),
+            ));
+        }
+        // A step that does not start where the previous one ended is
+        // refused (or a no-op) step by step; only chains are one move.
+        if at != Some(from) {
+            return Ok(None);
+        }
+        at = Some(t.to);
+        steps.push(Step {
+            from: from.as_str(),
+            to: t.to.as_str(),
+            stage: t.stage.clone(),
+            generation: t.generation.clone(),
+            detail: t.detail.clone(),
+        });
+    }
+    let last_set =
+        |f: fn(&Transition) -> &Option<String>| path.iter().rev().find_map(|t| f(t).clone());
+    Ok(Some(Move {
+        key: first.execution_id.as_uuid().to_string(),
+        execution_id: *first.execution_id.as_uuid(),
+        steps,
+        exception_reason: last_set(|t| &t.exception_reason),
+        final_outcome: last_set(|t| &t.final_outcome),
+        actor: actor.to_owned(),
+    }))
+}
+
+/// `outcome`, or the refusal [`Repeat::Refuse`] makes of a step that moved
+/// nothing.
+fn refuse_repeat(
+    t: &Transition,
+    outcome: TransitionOutcome,
+    repeat: Repeat,
+) -> Result<TransitionOutcome> {
+    if outcome.applied || repeat == Repeat::Answer {
+        return Ok(outcome);
+    }
+    Err(Error::IllegalTransition(format!(
+        "execution {} is already in {}",
+        t.execution_id.as_uuid(),
+        outcome.state
+    )))
+}
+
+/// The outcomes of a path applied as one move whose last step is `last`.
+fn moved(path: &[Transition], last: i64) -> Vec<TransitionOutcome> {
+    let n = i64::try_from(path.len()).unwrap_or(i64::MAX);
+    path.iter()
+        .zip(1..)
+        .map(|(t, i)| TransitionOutcome {
+            applied: true,
+            state: t.to,
+            seq: Some(last - n + i),
+        })
+        .collect()
 }
 
 /// What a transition that moved nothing answers.

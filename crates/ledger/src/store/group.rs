@@ -1,5 +1,6 @@
 //! Group commit of the hot-path writes: a fresh `Begin`, `MarkAttempted`,
-//! `Complete`, and a single-step `RecordTransition`.
+//! `Complete`, and a `RecordTransition` of an existing execution (one step
+//! or a path).
 //!
 //! Every effect makes the first three calls and every stage the last, and
 //! each used to be one statement and one commit of its own. Under load most
@@ -64,21 +65,46 @@ pub(crate) struct Guarded {
     pub actor: String,
 }
 
-/// A one-step compare-and-set transition of an existing execution (already
-/// checked against the state machine).
+/// A compare-and-set path of an existing execution: one or more chained
+/// steps (each already checked against the state machine), applied only if
+/// the execution is in the first step's `from`, as one move to the last
+/// step's `to` with one journal row per step.
 #[derive(Debug)]
 pub(crate) struct Move {
     /// The execution id, as Postgres prints a uuid.
     pub key: String,
     pub execution_id: Uuid,
+    pub steps: Vec<Step>,
+    /// The last one any step sets.
+    pub exception_reason: Option<String>,
+    /// The last one any step sets.
+    pub final_outcome: Option<String>,
+    pub actor: String,
+}
+
+/// One step of a [`Move`], as its journal row records it.
+#[derive(Debug)]
+pub(crate) struct Step {
     pub from: &'static str,
     pub to: &'static str,
     pub stage: String,
     pub generation: String,
     pub detail: Option<serde_json::Value>,
-    pub exception_reason: Option<String>,
-    pub final_outcome: Option<String>,
-    pub actor: String,
+}
+
+impl Move {
+    fn first_from(&self) -> &'static str {
+        self.steps.first().map_or("", |s| s.from)
+    }
+
+    fn last_to(&self) -> &'static str {
+        self.steps.last().map_or("", |s| s.to)
+    }
+
+    fn retries(&self) -> i32 {
+        let n = self.steps.iter().filter(|s| s.to == "RETRIED").count();
+        i32::try_from(n).unwrap_or(i32::MAX)
+    }
 }
 
 /// A `Complete`: the guarded update plus the result to store.
@@ -147,8 +173,8 @@ impl GroupCommit {
         token.map(|token| token.is_some())
     }
 
-    /// The journal sequence number of the move, or `None` when the
-    /// execution was not in `from`.
+    /// The journal sequence number of the path's last step, or `None` when
+    /// the execution was not in the first step's `from`.
     pub(crate) async fn transition(&self, op: Move) -> Result<Option<i64>> {
         match &self.lanes {
             Some(lanes) => submit(&lanes.moves, op).await,
@@ -463,42 +489,70 @@ impl Batch for Move {
     }
 
     async fn write(conn: &mut PgConnection, ops: &[&Self]) -> sqlx::Result<HashMap<String, i64>> {
-        // The execution's row is the compare-and-set (`state = from`); its
-        // `last_seq` numbers the journal row written with it.
+        // The execution's row is the compare-and-set (`state` = the first
+        // step's `from`); it moves to the last step's `to` and its
+        // `last_seq` grows by the number of steps, which number the
+        // journal rows written with it. Answers with the last step's seq.
+        let steps = || {
+            ops.iter()
+                .flat_map(|op| op.steps.iter().map(move |s| (*op, s)))
+        };
+        let index = || ops.iter().flat_map(|op| 1..=op.steps.len());
         let rows = sqlx::query_as(
             r"WITH req AS (
-                SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],
-                                     $6::jsonb[], $7::text[], $8::text[], $9::text[])
-                  AS r(execution_id, from_state, to_state, stage, generation, detail,
-                       exception_reason, final_outcome, actor)),
+                SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::int[],
+                                     $6::text[], $7::text[])
+                  AS r(execution_id, from_state, to_state, steps, retries, exception_reason,
+                       final_outcome)),
+              step AS (
+                SELECT * FROM unnest($8::uuid[], $9::int[], $10::text[], $11::text[],
+                                     $12::text[], $13::text[], $14::jsonb[], $15::text[])
+                  AS s(execution_id, idx, from_state, to_state, stage, generation, detail,
+                       actor)),
               upd AS (
                 UPDATE executions e
-                SET state = req.to_state, updated_at = now(), last_seq = e.last_seq + 1,
-                    retry_count = e.retry_count
-                      + CASE WHEN req.to_state = 'RETRIED' THEN 1 ELSE 0 END,
+                SET state = req.to_state, updated_at = now(),
+                    last_seq = e.last_seq + req.steps,
+                    retry_count = e.retry_count + req.retries,
                     exception_reason = coalesce(req.exception_reason, e.exception_reason),
                     final_outcome = coalesce(req.final_outcome, e.final_outcome)
                 FROM req
                 WHERE e.execution_id = req.execution_id AND e.state = req.from_state
-                RETURNING e.execution_id, e.last_seq, e.updated_at, req.from_state,
-                          req.to_state, req.stage, req.generation, req.detail, req.actor),
+                RETURNING e.execution_id, e.last_seq, e.updated_at, req.steps),
               ins AS (
                 INSERT INTO journal (execution_id, seq, from_state, to_state, at, stage,
                                      generation, detail, actor)
-                SELECT execution_id, last_seq, from_state, to_state, updated_at, stage,
-                       generation, detail, actor
-                FROM upd)
+                SELECT step.execution_id, upd.last_seq - upd.steps + step.idx, step.from_state,
+                       step.to_state, upd.updated_at, step.stage, step.generation, step.detail,
+                       step.actor
+                FROM step JOIN upd USING (execution_id))
             SELECT execution_id::text, last_seq FROM upd",
         )
         .bind(column(ops, |op| op.execution_id))
-        .bind(column(ops, |op| op.from))
-        .bind(column(ops, |op| op.to))
-        .bind(column(ops, |op| op.stage.clone()))
-        .bind(column(ops, |op| op.generation.clone()))
-        .bind(column(ops, |op| op.detail.clone()))
+        .bind(column(ops, Move::first_from))
+        .bind(column(ops, Move::last_to))
+        .bind(column(ops, |op| {
+            i32::try_from(op.steps.len()).unwrap_or(i32::MAX)
+        }))
+        .bind(column(ops, Move::retries))
         .bind(column(ops, |op| op.exception_reason.clone()))
         .bind(column(ops, |op| op.final_outcome.clone()))
-        .bind(column(ops, |op| op.actor.clone()))
+        .bind(steps().map(|(op, _)| op.execution_id).collect::<Vec<_>>())
+        .bind(
+            index()
+                .map(|i| i32::try_from(i).unwrap_or(i32::MAX))
+                .collect::<Vec<_>>(),
+        )
+        .bind(steps().map(|(_, s)| s.from).collect::<Vec<_>>())
+        .bind(steps().map(|(_, s)| s.to).collect::<Vec<_>>())
+        .bind(steps().map(|(_, s)| s.stage.clone()).collect::<Vec<_>>())
+        .bind(
+            steps()
+                .map(|(_, s)| s.generation.clone())
+                .collect::<Vec<_>>(),
+        )
+        .bind(steps().map(|(_, s)| s.detail.clone()).collect::<Vec<_>>())
+        .bind(steps().map(|(op, _)| op.actor.clone()).collect::<Vec<_>>())
         .fetch_all(conn)
         .await?;
         Ok(by_key(rows))

@@ -9,7 +9,7 @@
 use futures::future::join_all;
 use serde_json::json;
 use sluice_core::{ExecutionId, State};
-use sluice_ledger::{BeginOutcome, Error, Origin, Store, Transition};
+use sluice_ledger::{BeginOutcome, Error, Origin, Repeat, Store, Transition};
 use sluice_testkit::TestDb;
 
 use crate::claim;
@@ -263,6 +263,138 @@ async fn concurrent_moves_of_many_executions_share_one_commit() -> anyhow::Resul
         .await?,
         1,
         "the 64 first moves are one statement"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn paths_and_single_moves_share_one_commit() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let store = store(&db).await?;
+    let ids: Vec<ExecutionId> = (0..48)
+        .map(|i| ExecutionId::derive("whatsapp", &format!("evt-{i}"), "reservation"))
+        .collect();
+    for id in &ids {
+        store
+            .record_transition(&moving(*id, None, State::Received), "svc")
+            .await?;
+    }
+    // Two thirds move along a two-step path (the second step sets the
+    // exception reason), the rest one step, all queued at once; a copy of
+    // the first path, queued with them, waits for the next batch and is
+    // refused there since the execution has left RECEIVED.
+    let path = |id: ExecutionId| {
+        let mut second = moving(id, Some(State::Validated), State::ModelRequested);
+        second.detail = None;
+        second.exception_reason = Some(format!("second step of {id}"));
+        vec![moving(id, Some(State::Received), State::Validated), second]
+    };
+    let (pathed, single) = ids.split_at(32);
+    let calls = pathed
+        .iter()
+        .map(|id| path(*id))
+        .chain(
+            single
+                .iter()
+                .map(|id| vec![moving(*id, Some(State::Received), State::Validated)]),
+        )
+        .chain([path(ids[0])])
+        .collect::<Vec<_>>();
+    let outcomes = join_all(
+        calls
+            .iter()
+            .map(|p| store.record_path(p, "svc", Repeat::Answer)),
+    )
+    .await;
+    for (call, outcome) in calls.iter().zip(&outcomes).take(48) {
+        let outcome = outcome.as_ref().map_err(|e| anyhow::anyhow!("{e}"))?;
+        let expected: Vec<_> = call
+            .iter()
+            .zip(2..)
+            .map(|(t, seq)| (t.to, Some(seq)))
+            .collect();
+        let got: Vec<_> = outcome.iter().map(|o| (o.state, o.seq)).collect();
+        assert_eq!(got, expected);
+        assert!(outcome.iter().all(|o| o.applied));
+    }
+    let repeat = outcomes.last().map(Result::as_ref);
+    assert!(
+        matches!(repeat, Some(Err(Error::IllegalTransition(_)))),
+        "{repeat:?}"
+    );
+    for id in pathed {
+        let (execution, journal) = store.get_execution(*id.as_uuid()).await?;
+        assert_eq!(execution.state, "MODEL_REQUESTED");
+        assert_eq!(
+            execution.exception_reason,
+            Some(format!("second step of {id}"))
+        );
+        let steps: Vec<_> = journal
+            .iter()
+            .map(|j| {
+                (
+                    j.seq,
+                    j.from_state.as_deref(),
+                    j.to_state.as_str(),
+                    j.detail.clone(),
+                )
+            })
+            .collect();
+        let detail = Some(json!({ "execution": id.to_string() }));
+        assert_eq!(
+            steps,
+            [
+                (1, None, "RECEIVED", detail.clone()),
+                (2, Some("RECEIVED"), "VALIDATED", detail),
+                (3, Some("VALIDATED"), "MODEL_REQUESTED", None),
+            ]
+        );
+    }
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(DISTINCT xmin::text) FROM journal WHERE seq > 1"
+        )
+        .await?,
+        1,
+        "the 32 paths and 16 single moves are one statement"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_path_refusing_repeats_leaves_a_decision_made_elsewhere_alone() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let store = store(&db).await?;
+    let id = ExecutionId::derive("whatsapp", "evt-decided", "reservation");
+    store
+        .record_transition(&moving(id, None, State::Received), "svc")
+        .await?;
+    // Another caller made the first move on its own.
+    store
+        .record_transition(&moving(id, Some(State::Received), State::Validated), "svc")
+        .await?;
+    let path = [
+        moving(id, Some(State::Received), State::Validated),
+        moving(id, Some(State::Validated), State::ModelRequested),
+    ];
+    let refused = store.record_path(&path, "svc", Repeat::Refuse).await;
+    assert!(
+        matches!(refused, Err(Error::IllegalTransition(_))),
+        "{refused:?}"
+    );
+    let (execution, journal) = store.get_execution(*id.as_uuid()).await?;
+    assert_eq!(execution.state, "VALIDATED");
+    assert_eq!(journal.len(), 2);
+    // Answered as a redelivery instead, the path carries it on.
+    let outcomes = store.record_path(&path, "svc", Repeat::Answer).await?;
+    assert_eq!(
+        outcomes.iter().map(|o| o.applied).collect::<Vec<_>>(),
+        [false, true]
+    );
+    assert_eq!(
+        store.get_execution(*id.as_uuid()).await?.0.state,
+        "MODEL_REQUESTED"
     );
     Ok(())
 }

@@ -3,7 +3,7 @@
 use serde_json::json;
 use sluice_core::{ExecutionId, State};
 use sluice_ledger::convert::pb;
-use sluice_ledger::{ExecutionFilter, LedgerClient, Origin, Transition};
+use sluice_ledger::{ExecutionFilter, LedgerClient, Origin, Repeat, Transition};
 use sluice_testkit::{TestDb, TestLedger};
 use tonic::Code;
 
@@ -215,7 +215,7 @@ async fn a_path_is_recorded_whole_or_not_at_all() -> anyhow::Result<()> {
         step(id, State::Received, State::Validated),
         step(id, State::Validated, State::ModelRequested),
     ];
-    let last = c.record_path(&path).await?;
+    let last = c.record_path(&path, Repeat::Answer).await?;
     assert!(last.applied);
     assert_eq!(last.state, State::ModelRequested);
     let (execution, journal) = c.get_execution(id).await?;
@@ -223,21 +223,30 @@ async fn a_path_is_recorded_whole_or_not_at_all() -> anyhow::Result<()> {
     assert_eq!(journal.len(), 3, "one journal row per applied step");
 
     // Again (a redelivery): the first step is refused, so nothing is written.
-    let err = c.record_path(&path).await.err();
+    let err = c.record_path(&path, Repeat::Answer).await.err();
     assert_eq!(err.as_ref().and_then(code), Some(Code::FailedPrecondition));
     // A path whose first step is already done continues from there.
     let on = [
         step(id, State::Validated, State::ModelRequested),
         step(id, State::ModelRequested, State::ModelCompleted),
     ];
-    assert!(c.record_path(&on).await?.applied);
+    // ...unless the caller asked for every move to be its own: then the
+    // step already done is a refusal and nothing is written.
+    let further = [
+        step(id, State::Validated, State::ModelRequested),
+        step(id, State::ModelRequested, State::ModelCompleted),
+    ];
+    let err = c.record_path(&further, Repeat::Refuse).await.err();
+    assert_eq!(err.as_ref().and_then(code), Some(Code::FailedPrecondition));
+    assert_eq!(c.get_execution(id).await?.0.state, "MODEL_REQUESTED");
+    assert!(c.record_path(&on, Repeat::Answer).await?.applied);
 
     // A refused later step rolls back the earlier ones.
     let broken = [
         step(id, State::ModelCompleted, State::OutputValidated),
         step(id, State::OutputValidated, State::Completed),
     ];
-    let err = c.record_path(&broken).await.err();
+    let err = c.record_path(&broken, Repeat::Answer).await.err();
     assert_eq!(err.as_ref().and_then(code), Some(Code::FailedPrecondition));
     let (execution, journal) = c.get_execution(id).await?;
     assert_eq!(execution.state, "MODEL_COMPLETED");
@@ -249,7 +258,7 @@ async fn a_path_is_recorded_whole_or_not_at_all() -> anyhow::Result<()> {
         step(id, State::ModelCompleted, State::OutputValidated),
         step(other, State::Received, State::Validated),
     ];
-    let err = c.record_path(&mixed).await.err();
+    let err = c.record_path(&mixed, Repeat::Answer).await.err();
     assert_eq!(err.as_ref().and_then(code), Some(Code::InvalidArgument));
     Ok(())
 }

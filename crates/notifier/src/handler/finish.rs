@@ -116,7 +116,12 @@ impl Notifier {
 
     /// Applies `path` in one call; `false` when the ledger refuses it.
     async fn moved_along(&self, path: &[Transition]) -> Result<bool, HandlerError> {
-        match self.inner.ledger.record_path(path).await {
+        match self
+            .inner
+            .ledger
+            .record_path(path, sluice_ledger::Repeat::Answer)
+            .await
+        {
             Ok(_) => Ok(true),
             Err(sluice_ledger::Error::Status(s)) if s.code() == tonic::Code::FailedPrecondition => {
                 Ok(false)
