@@ -1,13 +1,17 @@
 //! The gate stage handler: decide once, record, route.
 //!
 //! Redelivery is safe at every step. The decision is made only while the
-//! execution is in `OUTPUT_VALIDATED`; once `GATE_DECIDED` is journalled, a
-//! redelivery re-reads the *recorded* decision (so a clock or switch change in
-//! between cannot produce a second, different one) and replays the routing
-//! steps, each of which is idempotent: the ledger's compare-and-set, the KV
-//! put, and publishes deduplicated by `Nats-Msg-Id`. A routing transition the
-//! ledger refuses means the execution has moved on (the executor or a
-//! reviewer took it): the delivery is stale and acked.
+//! execution is in `OUTPUT_VALIDATED`, and `GATE_DECIDED` is journalled in
+//! the same call as the route it leads to (one ledger round trip), except
+//! for a clarification, whose question is parked in between. Once it is
+//! journalled, a redelivery re-reads the *recorded* decision (so a clock or
+//! switch change in between cannot produce a second, different one) and
+//! replays the routing steps, each of which is idempotent: the ledger's
+//! compare-and-set, the KV put, and publishes deduplicated by
+//! `Nats-Msg-Id`. A routing transition the ledger refuses means the
+//! execution has moved on (the executor or a reviewer took it): the
+//! delivery is stale and acked. A decision the ledger refuses means another
+//! replica decided first: the delivery is offered again, to follow that one.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -20,7 +24,7 @@ use sluice_bus::{
 use sluice_core::metrics::{GATE_DECISIONS, GUARDRAIL_ACTIVATIONS, SPOT_CHECKS, SWITCH_CANARIES};
 use sluice_core::pipeline::GateDecision;
 use sluice_core::{Envelope, FailureClass, Stage, State, headers};
-use sluice_ledger::{JournalEntry, LedgerClient, Transition};
+use sluice_ledger::{JournalEntry, LedgerClient, Repeat, Transition};
 use tracing::Instrument as _;
 
 use crate::Clock;
@@ -59,6 +63,10 @@ struct Ctx<'a> {
     policy: &'a Policy,
     generation: String,
     traceparent: Option<String>,
+    /// `GATE_DECIDED` with the decision this delivery made, still to be
+    /// recorded with the first routing step; `None` when the decision was
+    /// recorded before (a redelivery follows it).
+    decided: Option<Transition>,
 }
 
 impl Gate {
@@ -123,7 +131,7 @@ impl Gate {
                 "envelope reached the gate without an interpretation",
             ));
         }
-        let ctx = Ctx {
+        let mut ctx = Ctx {
             envelope,
             policy,
             generation: delivery
@@ -131,6 +139,7 @@ impl Gate {
                 .unwrap_or("0")
                 .to_owned(),
             traceparent: delivery.header(headers::TRACEPARENT).map(str::to_owned),
+            decided: None,
         };
         let (execution, journal) = self
             .inner
@@ -140,7 +149,16 @@ impl Gate {
         let state: State = execution.state.parse()?;
         let evaluation = match state {
             State::OutputValidated => match self.decide(&ctx).await? {
-                Ok(evaluation) => evaluation,
+                Ok(evaluation) => {
+                    let detail = serde_json::to_value(&evaluation.decision)?;
+                    ctx.decided = Some(transition(
+                        &ctx,
+                        State::OutputValidated,
+                        State::GateDecided,
+                        Some(detail),
+                    ));
+                    evaluation
+                }
                 Err(outcome) => return Ok(outcome),
             },
             State::GateDecided
@@ -167,8 +185,8 @@ impl Gate {
         self.route(ctx, state, evaluation).await
     }
 
-    /// Evaluates the rules and records `GATE_DECIDED`. `Err(outcome)` when
-    /// nothing was recorded (paused, or another replica decided first).
+    /// Evaluates the rules. `Err(outcome)` when there is nothing to record
+    /// (a switch holds the message).
     async fn decide(&self, ctx: &Ctx<'_>) -> Result<Result<Evaluation, Outcome>, HandlerError> {
         let envelope = &ctx.envelope;
         let interpretation = envelope
@@ -225,35 +243,65 @@ impl Gate {
             return Ok(Err(Outcome::retry_after(SWITCH_RECHECK)));
         }
         count(&envelope.workflow, &evaluation);
-        let detail = serde_json::to_value(&evaluation.decision)?;
-        let t = transition(
-            ctx,
-            State::OutputValidated,
-            State::GateDecided,
-            Some(detail),
-        );
-        match self.inner.ledger.record_transition(&t).await {
-            Ok(done) if done.applied => {
-                // Counted once per decision: a redelivery re-reads the
-                // recorded one and never reaches this.
-                self.inner
-                    .drift
-                    .observe(&envelope.workflow, interpretation, Instant::now());
-                if evaluation
-                    .decision
-                    .rules
-                    .iter()
-                    .any(|r| r.rule == "spot_check" && !r.passed)
-                {
-                    metrics::counter!(SPOT_CHECKS.name, "workflow" => envelope.workflow.clone())
-                        .increment(1);
-                }
-                Ok(Ok(evaluation))
+        Ok(Ok(evaluation))
+    }
+
+    /// Records `t`, after this delivery's decision when it made one: the
+    /// two in one call that refuses to find either already done, so a
+    /// decision another replica recorded is never carried on by this one's
+    /// route. `Some(outcome)` when the delivery stops here: stale (the
+    /// execution moved on) or decided elsewhere (offered again, to follow
+    /// the recorded decision).
+    async fn record(
+        &self,
+        ctx: &Ctx<'_>,
+        decided: Option<&Transition>,
+        t: &Transition,
+    ) -> Result<Option<Outcome>, HandlerError> {
+        let ledger = &self.inner.ledger;
+        let recorded = match decided {
+            Some(decided) => {
+                ledger
+                    .record_path(&[decided.clone(), t.clone()], Repeat::Refuse)
+                    .await
             }
-            // Decided concurrently: the redelivery follows the recorded one.
-            Ok(_) => Ok(Err(Outcome::retry())),
-            Err(e) if refused(&e) => Ok(Err(Outcome::retry())),
+            None => ledger.record_transition(t).await,
+        };
+        match recorded {
+            Ok(_) => {
+                if decided.is_some() {
+                    self.observe_decision(ctx);
+                }
+                Ok(None)
+            }
+            Err(e) if refused(&e) && decided.is_some() => {
+                tracing::info!("decided concurrently; following the recorded decision");
+                Ok(Some(Outcome::retry()))
+            }
+            Err(e) if refused(&e) => {
+                tracing::info!(to = %t.to, "execution has moved on; stale gate delivery");
+                Ok(Some(Outcome::Done))
+            }
             Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Counted once per decision, once it is recorded: a redelivery
+    /// re-reads the recorded one and never reaches this.
+    fn observe_decision(&self, ctx: &Ctx<'_>) {
+        let workflow = &ctx.envelope.workflow;
+        if let Some(interpretation) = &ctx.envelope.interpretation {
+            self.inner
+                .drift
+                .observe(workflow, interpretation, Instant::now());
+        }
+        let spot_checked = ctx
+            .envelope
+            .decision
+            .as_ref()
+            .is_some_and(|d| d.rules.iter().any(|r| r.rule == "spot_check" && !r.passed));
+        if spot_checked {
+            metrics::counter!(SPOT_CHECKS.name, "workflow" => workflow.clone()).increment(1);
         }
     }
 }

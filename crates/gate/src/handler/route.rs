@@ -6,7 +6,7 @@ use sluice_bus::observe::escalation;
 use sluice_bus::{ExecutionEvent, HandlerError, Outcome, PendingRequest};
 use sluice_core::pipeline::GateDecision;
 use sluice_core::{Envelope, Stage, State};
-use sluice_ledger::{NewReviewItem, ReviewKind, Transition};
+use sluice_ledger::{NewReviewItem, ReviewKind};
 
 use super::{Ctx, Gate, refused, transition};
 use crate::rules::{Evaluation, Route};
@@ -33,8 +33,8 @@ impl Gate {
 
     async fn auto(&self, ctx: &Ctx<'_>) -> Result<Outcome, HandlerError> {
         let t = transition(ctx, State::GateDecided, State::AutoActionPending, None);
-        if !self.moved(&t).await? {
-            return Ok(Outcome::Done);
+        if let Some(stop) = self.record(ctx, ctx.decided.as_ref(), &t).await? {
+            return Ok(stop);
         }
         self.publish(ctx, Stage::Execute).await
     }
@@ -63,8 +63,8 @@ impl Gate {
             Some(json!({ "handoff": handoff })),
         );
         t.exception_reason = Some(decision.summary.clone());
-        if !self.moved(&t).await? {
-            return Ok(Outcome::Done);
+        if let Some(stop) = self.record(ctx, ctx.decided.as_ref(), &t).await? {
+            return Ok(stop);
         }
         if self.open_review_item(ctx, to, &handoff).await? {
             escalation(Stage::Gate, &ctx.envelope.workflow, review_reason(decision));
@@ -110,6 +110,17 @@ impl Gate {
             .conversation_key
             .as_deref()
             .and_then(|t| template::render(t, &partial));
+        // The decision is recorded on its own first: only the replica whose
+        // decision it is may park its question.
+        if let Some(decided) = &ctx.decided {
+            match self.inner.ledger.record_transition(decided).await {
+                Ok(done) if done.applied => self.observe_decision(ctx),
+                // Decided concurrently: the redelivery follows the recorded one.
+                Ok(_) => return Ok(Outcome::retry()),
+                Err(e) if refused(&e) => return Ok(Outcome::retry()),
+                Err(e) => return Err(e.into()),
+            }
+        }
         // Park only before the terminal transition: once it is recorded, the
         // user may already have answered and closed the conversation, and a
         // redelivery must not resurrect the old question.
@@ -137,8 +148,8 @@ impl Gate {
             State::ClarificationRequested,
             Some(detail.clone()),
         );
-        if !self.moved(&t).await? {
-            return Ok(Outcome::Done);
+        if let Some(stop) = self.record(ctx, None, &t).await? {
+            return Ok(stop);
         }
         self.announce(
             ctx,
@@ -157,8 +168,8 @@ impl Gate {
     ) -> Result<Outcome, HandlerError> {
         let mut t = transition(ctx, State::GateDecided, State::Closed, None);
         t.final_outcome = Some(format!("rejected: {}", decision.summary));
-        if !self.moved(&t).await? {
-            return Ok(Outcome::Done);
+        if let Some(stop) = self.record(ctx, ctx.decided.as_ref(), &t).await? {
+            return Ok(stop);
         }
         let detail = serde_json::to_value(&decision.rules)?;
         self.announce(
@@ -168,19 +179,6 @@ impl Gate {
             json!({ "rules": detail }),
         )
         .await
-    }
-
-    /// Applies `t`; `false` when the ledger refuses because the execution
-    /// has moved on (the delivery is stale).
-    async fn moved(&self, t: &Transition) -> Result<bool, HandlerError> {
-        match self.inner.ledger.record_transition(t).await {
-            Ok(_) => Ok(true),
-            Err(e) if refused(&e) => {
-                tracing::info!(to = %t.to, "execution has moved on; stale gate delivery");
-                Ok(false)
-            }
-            Err(e) => Err(e.into()),
-        }
     }
 
     async fn publish(&self, ctx: &Ctx<'_>, stage: Stage) -> Result<Outcome, HandlerError> {

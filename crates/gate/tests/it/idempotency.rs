@@ -54,6 +54,16 @@ async fn a_repeated_delivery_decides_and_publishes_once() {
         .filter(|j| j.to_state == "GATE_DECIDED")
         .count();
     assert_eq!(decided, 1);
+    // The decision and its route were one write: one ledger round trip,
+    // journalled at the same instant with consecutive numbers.
+    let written: Vec<_> = journal
+        .iter()
+        .filter(|j| ["GATE_DECIDED", "AUTO_ACTION_PENDING"].contains(&j.to_state.as_str()))
+        .map(|j| (j.seq, j.at))
+        .collect();
+    assert_eq!(written.len(), 2, "{journal:?}");
+    assert_eq!(written[1].0, written[0].0 + 1);
+    assert_eq!(written[1].1, written[0].1);
     assert_eq!(env.stage_messages(Stage::Execute).await.len(), 1);
     env.stop().await;
 }
