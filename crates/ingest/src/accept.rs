@@ -17,7 +17,7 @@ use serde::Serialize;
 use sluice_bus::observe::Layer;
 use sluice_bus::{Bus, Publisher};
 use sluice_core::{CorrelationId, Envelope, ExecutionId, Stage, State};
-use sluice_ledger::{LedgerClient, Origin, Transition};
+use sluice_ledger::{LedgerClient, Origin, Repeat, Transition};
 
 /// The stage generation of a first pass through interpret.
 pub const GENERATION: &str = "0";
@@ -150,9 +150,13 @@ impl Acceptor {
         if let Some(by) = event.by {
             detail["by"] = by.into();
         }
-        let created = self
-            .ledger
-            .record_transition(&Transition {
+        // Created and handed over in one call: RECEIVED, then the
+        // compare-and-set to VALIDATED. A repeat of the event finds the
+        // execution: the creation answers "exists" and VALIDATED is a no-op
+        // (not handed over yet, or again: publishing is deduplicated) or
+        // refused (the interpreter has it).
+        let path = [
+            Transition {
                 origin: Origin {
                     workflow: workflow.to_owned(),
                     source: event.source.to_owned(),
@@ -160,10 +164,19 @@ impl Acceptor {
                     correlation_id: correlation.to_string(),
                 },
                 ..transition(id, None, State::Received, Some(detail))
-            })
-            .await?;
-        let (correlation, received_at, state) = if created.applied {
-            (correlation.clone(), Utc::now(), created.state)
+            },
+            transition(id, Some(State::Received), State::Validated, None),
+        ];
+        let (publish, created) = match self.ledger.record_steps(&path, Repeat::Answer).await {
+            Ok(steps) => (true, steps.first().is_some_and(|s| s.applied)),
+            Err(sluice_ledger::Error::Status(s)) if s.code() == tonic::Code::FailedPrecondition => {
+                (false, false)
+            }
+            Err(err) => return Err(err.into()),
+        };
+        // A repeat carries what was recorded the first time.
+        let (correlation, received_at) = if created {
+            (correlation.clone(), Utc::now())
         } else {
             self.existing(id).await?
         };
@@ -175,33 +188,17 @@ impl Acceptor {
             received_at,
             event.data.clone(),
         );
-        match state {
-            State::Received | State::Validated => {}
-            // The interpreter already has it: nothing to record or publish.
-            _ => return Ok((envelope, false)),
-        }
-        let validated = transition(id, Some(State::Received), State::Validated, None);
-        match self.ledger.record_transition(&validated).await {
-            Ok(_) => Ok((envelope, true)),
-            // Moved on between our read and our write: handed over already.
-            Err(sluice_ledger::Error::Status(s)) if s.code() == tonic::Code::FailedPrecondition => {
-                Ok((envelope, false))
-            }
-            Err(err) => Err(err.into()),
-        }
+        Ok((envelope, publish))
     }
 
-    /// The recorded correlation id, receipt time and state of `id`.
+    /// The recorded correlation id and receipt time of `id`.
     async fn existing(
         &self,
         id: ExecutionId,
-    ) -> Result<(CorrelationId, DateTime<Utc>, State), AcceptError> {
+    ) -> Result<(CorrelationId, DateTime<Utc>), AcceptError> {
         let (execution, _) = self.ledger.get_execution(id).await?;
-        let state = execution.state.parse().map_err(|_| {
-            sluice_ledger::Error::Malformed(format!("execution state {:?}", execution.state))
-        })?;
         let correlation = CorrelationId::from_upstream(Some(&execution.correlation_id));
-        Ok((correlation, execution.received_at, state))
+        Ok((correlation, execution.received_at))
     }
 
     async fn publish(

@@ -1,8 +1,9 @@
 //! Signed webhooks: acceptance, deduplication and every refusal.
 
 use sluice_core::subjects::StreamKind;
-use sluice_core::{Envelope, ExecutionId, headers};
+use sluice_core::{Envelope, ExecutionId, State, headers};
 use sluice_ingest::Accepted;
+use sluice_ledger::{Origin, Transition};
 
 use crate::common::{self, Env, NEXT_SECRET, SECRET, SOURCE, UNKNOWN_SECRET, WORKFLOW};
 
@@ -90,6 +91,90 @@ async fn the_same_webhook_five_times_is_one_execution_and_one_message() -> anyho
         .get_execution(accepted.executions[0].execution_id)
         .await?;
     assert_eq!(journal.len(), 2, "RECEIVED and VALIDATED once each");
+    assert_eq!(env.stream_count(StreamKind::Pipeline).await?, 1);
+    env.finish().await
+}
+
+/// A move of `id` as another ingest replica (or an earlier life of this
+/// one) would have recorded it.
+fn recorded(id: ExecutionId, event_id: &str, from: Option<State>, to: State) -> Transition {
+    Transition {
+        execution_id: id,
+        from,
+        to,
+        stage: "ingest".into(),
+        generation: "0".into(),
+        detail: None,
+        exception_reason: None,
+        final_outcome: None,
+        origin: Origin {
+            workflow: WORKFLOW.into(),
+            source: SOURCE.into(),
+            event_id: event_id.into(),
+            correlation_id: "corr-first".into(),
+        },
+    }
+}
+
+#[tokio::test]
+async fn a_repeat_hands_over_an_event_recorded_but_never_handed_over() -> anyhow::Result<()> {
+    let env = Env::new().await?;
+    let id = common::webhook_id();
+    let execution = ExecutionId::derive(SOURCE, &id, WORKFLOW);
+    // The first delivery was recorded, then ingest died before VALIDATED.
+    let c = &env.ledger.client;
+    c.record_transition(&recorded(execution, &id, None, State::Received))
+        .await?;
+    let ts = chrono::Utc::now().timestamp();
+    let response = env
+        .service
+        .post_signed(
+            &id,
+            ts,
+            &common::payload("wamid.again"),
+            SECRET,
+            &[("X-Correlation-Id", "corr-second")],
+        )
+        .await;
+    assert_eq!(response.status(), 202);
+    let accepted: Accepted = response.json().await?;
+    assert_eq!(accepted.correlation_id, "corr-first", "the recorded one");
+    let (row, journal) = c.get_execution(execution).await?;
+    assert_eq!(row.state, "VALIDATED");
+    assert_eq!(journal.len(), 2);
+    let message = env.interpret_message().await?;
+    assert_eq!(
+        common::header(&message, headers::CORRELATION_ID).as_deref(),
+        Some("corr-first")
+    );
+    assert_eq!(
+        Envelope::decode(&message.payload)?
+            .correlation_id
+            .to_string(),
+        "corr-first"
+    );
+
+    // An event the interpreter already has is answered, not handed over.
+    let later = common::webhook_id();
+    let taken = ExecutionId::derive(SOURCE, &later, WORKFLOW);
+    c.record_transition(&recorded(taken, &later, None, State::Received))
+        .await?;
+    for (from, to) in [
+        (State::Received, State::Validated),
+        (State::Validated, State::ModelRequested),
+    ] {
+        c.record_transition(&recorded(taken, &later, Some(from), to))
+            .await?;
+    }
+    let response = env
+        .service
+        .post_signed(&later, ts, &common::payload("wamid.taken"), SECRET, &[])
+        .await;
+    assert_eq!(response.status(), 202);
+    let accepted: Accepted = response.json().await?;
+    assert_eq!(accepted.correlation_id, "corr-first");
+    assert_eq!(accepted.executions[0].execution_id, taken);
+    assert_eq!(c.get_execution(taken).await?.1.len(), 3, "nothing recorded");
     assert_eq!(env.stream_count(StreamKind::Pipeline).await?, 1);
     env.finish().await
 }
