@@ -1,9 +1,9 @@
 //! Signed webhooks: acceptance, deduplication and every refusal.
 
 use sluice_core::subjects::StreamKind;
-use sluice_core::{Envelope, ExecutionId, State, headers};
+use sluice_core::{CorrelationId, Envelope, ExecutionId, State, headers};
 use sluice_ingest::Accepted;
-use sluice_ledger::{Origin, Transition};
+use sluice_testkit::pipeline::record_path;
 
 use crate::common::{self, Env, NEXT_SECRET, SECRET, SOURCE, UNKNOWN_SECRET, WORKFLOW};
 
@@ -95,36 +95,28 @@ async fn the_same_webhook_five_times_is_one_execution_and_one_message() -> anyho
     env.finish().await
 }
 
-/// A move of `id` as another ingest replica (or an earlier life of this
-/// one) would have recorded it.
-fn recorded(id: ExecutionId, event_id: &str, from: Option<State>, to: State) -> Transition {
-    Transition {
-        execution_id: id,
-        from,
-        to,
-        stage: "ingest".into(),
-        generation: "0".into(),
-        detail: None,
-        exception_reason: None,
-        final_outcome: None,
-        origin: Origin {
-            workflow: WORKFLOW.into(),
-            source: SOURCE.into(),
-            event_id: event_id.into(),
-            correlation_id: "corr-first".into(),
-        },
-    }
+/// Records `event_id`'s execution along `path`, as another ingest replica
+/// (or an earlier life of this one) and the stages after it would have.
+async fn recorded(env: &Env, event_id: &str, path: &[State]) -> anyhow::Result<ExecutionId> {
+    let envelope = Envelope::new(
+        SOURCE,
+        event_id,
+        WORKFLOW,
+        CorrelationId::from_upstream(Some("corr-first")),
+        chrono::Utc::now(),
+        serde_json::json!({}),
+    );
+    record_path(&env.ledger.client, &envelope, path).await?;
+    Ok(envelope.execution_id)
 }
 
 #[tokio::test]
 async fn a_repeat_hands_over_an_event_recorded_but_never_handed_over() -> anyhow::Result<()> {
     let env = Env::new().await?;
     let id = common::webhook_id();
-    let execution = ExecutionId::derive(SOURCE, &id, WORKFLOW);
     // The first delivery was recorded, then ingest died before VALIDATED.
+    let execution = recorded(&env, &id, &[State::Received]).await?;
     let c = &env.ledger.client;
-    c.record_transition(&recorded(execution, &id, None, State::Received))
-        .await?;
     let ts = chrono::Utc::now().timestamp();
     let response = env
         .service
@@ -156,16 +148,8 @@ async fn a_repeat_hands_over_an_event_recorded_but_never_handed_over() -> anyhow
 
     // An event the interpreter already has is answered, not handed over.
     let later = common::webhook_id();
-    let taken = ExecutionId::derive(SOURCE, &later, WORKFLOW);
-    c.record_transition(&recorded(taken, &later, None, State::Received))
-        .await?;
-    for (from, to) in [
-        (State::Received, State::Validated),
-        (State::Validated, State::ModelRequested),
-    ] {
-        c.record_transition(&recorded(taken, &later, Some(from), to))
-            .await?;
-    }
+    let path = [State::Received, State::Validated, State::ModelRequested];
+    let taken = recorded(&env, &later, &path).await?;
     let response = env
         .service
         .post_signed(&later, ts, &common::payload("wamid.taken"), SECRET, &[])

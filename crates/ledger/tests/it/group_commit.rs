@@ -24,6 +24,17 @@ async fn count(db: &TestDb, sql: &'static str) -> anyhow::Result<i64> {
     Ok(sqlx::query_scalar(sql).fetch_one(&db.pool().await?).await?)
 }
 
+/// Asserts that the rows `distinct_xmins` counts the inserting
+/// transactions of were all written by one.
+async fn one_statement(
+    db: &TestDb,
+    distinct_xmins: &'static str,
+    what: &str,
+) -> anyhow::Result<()> {
+    assert_eq!(count(db, distinct_xmins).await?, 1, "{what}");
+    Ok(())
+}
+
 #[tokio::test]
 async fn concurrent_calls_share_one_commit_and_each_gets_its_own_answer() -> anyhow::Result<()> {
     let db = TestDb::new().await?;
@@ -55,15 +66,12 @@ async fn concurrent_calls_share_one_commit_and_each_gets_its_own_answer() -> any
             (owner, other) => anyhow::bail!("{} by {owner}: {other:?}", req.key),
         }
     }
-    assert_eq!(
-        count(
-            &db,
-            "SELECT count(DISTINCT xmin::text) FROM idempotency_keys"
-        )
-        .await?,
-        1,
-        "the 64 fresh keys are one insert"
-    );
+    one_statement(
+        &db,
+        "SELECT count(DISTINCT xmin::text) FROM idempotency_keys",
+        "the 64 fresh keys are one insert",
+    )
+    .await?;
 
     // Each holder marks twice (a retried call), one stranger with a stale
     // token is refused, and nobody else's call is affected by it.
@@ -103,15 +111,12 @@ async fn concurrent_calls_share_one_commit_and_each_gets_its_own_answer() -> any
             ("started".to_owned(), 64)
         ]
     );
-    assert_eq!(
-        count(
-            &db,
-            "SELECT count(DISTINCT xmin::text) FROM key_events WHERE event = 'completed'"
-        )
-        .await?,
-        1,
-        "the 64 completions are one statement; the repeats changed nothing"
-    );
+    one_statement(
+        &db,
+        "SELECT count(DISTINCT xmin::text) FROM key_events WHERE event = 'completed'",
+        "the 64 completions are one statement; the repeats changed nothing",
+    )
+    .await?;
     Ok(())
 }
 
@@ -255,15 +260,12 @@ async fn concurrent_moves_of_many_executions_share_one_commit() -> anyhow::Resul
             Some(json!({ "execution": id.to_string() }))
         );
     }
-    assert_eq!(
-        count(
-            &db,
-            "SELECT count(DISTINCT xmin::text) FROM journal WHERE seq = 2"
-        )
-        .await?,
-        1,
-        "the 64 first moves are one statement"
-    );
+    one_statement(
+        &db,
+        "SELECT count(DISTINCT xmin::text) FROM journal WHERE seq = 2",
+        "the 64 first moves are one statement",
+    )
+    .await?;
     Ok(())
 }
 
@@ -350,15 +352,12 @@ async fn paths_and_single_moves_share_one_commit() -> anyhow::Result<()> {
             ]
         );
     }
-    assert_eq!(
-        count(
-            &db,
-            "SELECT count(DISTINCT xmin::text) FROM journal WHERE seq > 1"
-        )
-        .await?,
-        1,
-        "the 32 paths and 16 single moves are one statement"
-    );
+    one_statement(
+        &db,
+        "SELECT count(DISTINCT xmin::text) FROM journal WHERE seq > 1",
+        "the 32 paths and 16 single moves are one statement",
+    )
+    .await?;
     Ok(())
 }
 
