@@ -141,14 +141,33 @@ impl LedgerClient {
         fencing_token: i64,
         result: Option<Value>,
     ) -> Result<()> {
+        self.complete_and_record(key, fencing_token, result, &[])
+            .await
+            .map(|_| ())
+    }
+
+    /// Completes the key and records `path` (moves of its execution) in the
+    /// same transaction; answers whether the moves were recorded. The
+    /// completion stands either way: a caller told `false` records them
+    /// itself ([`LedgerClient::record_path`]) to learn where the execution
+    /// is.
+    pub async fn complete_and_record(
+        &self,
+        key: &str,
+        fencing_token: i64,
+        result: Option<Value>,
+        path: &[Transition],
+    ) -> Result<bool> {
         let msg = pb::CompleteRequest {
             key: key.to_owned(),
             fencing_token,
             result: json_out(result),
+            then: path.iter().map(Transition::to_proto).collect(),
         };
-        self.call(msg, |mut c, r| async move { c.complete(r).await })
+        let resp = self
+            .call(msg, |mut c, r| async move { c.complete(r).await })
             .await?;
-        Ok(())
+        Ok(resp.moved)
     }
 
     /// Records a failure of the current attempt.

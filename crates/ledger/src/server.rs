@@ -70,12 +70,24 @@ impl pb::ledger_server::Ledger for LedgerService {
 
     async fn complete(&self, req: Request<pb::CompleteRequest>) -> Reply<pb::CompleteResponse> {
         let who = Rpc::Complete.authorize(&req)?;
-        let req = req.into_inner();
+        if !req.get_ref().then.is_empty() {
+            // The moves are a RecordTransition of their own.
+            Rpc::RecordTransition.authorize(&req)?;
+        }
+        let mut req = req.into_inner();
         let result = json_in("result", req.result)?;
-        self.store
-            .complete(&req.key, req.fencing_token, result, &who.name)
+        let then = Transition::steps_from_proto(std::mem::take(&mut req.then))?;
+        let moved = self
+            .store
+            .complete_and_move(&req.key, req.fencing_token, result, &then, &who.name)
             .await?;
-        Ok(Response::new(pb::CompleteResponse {}))
+        if moved {
+            for t in &then {
+                self.observe_transition(*t.execution_id.as_uuid(), t.to)
+                    .await;
+            }
+        }
+        Ok(Response::new(pb::CompleteResponse { moved }))
     }
 
     async fn fail(&self, req: Request<pb::FailRequest>) -> Reply<pb::FailResponse> {

@@ -63,27 +63,39 @@ impl Transition {
     /// answers a repeat (server side).
     pub fn path_from_proto(mut req: pb::RecordTransitionRequest) -> Result<(Vec<Self>, Repeat)> {
         let then = std::mem::take(&mut req.then);
-        let repeat = if req.refuse_repeat {
+        let repeat = if std::mem::take(&mut req.refuse_repeat) {
             Repeat::Refuse
         } else {
             Repeat::Answer
         };
-        let mut path = vec![Self::from_proto(req)?];
-        for step in then {
+        let path = Self::steps_from_proto(std::iter::once(req).chain(then))?;
+        Ok((path, repeat))
+    }
+
+    /// Reads the steps of a path, each a plain request, all of one
+    /// execution (server side).
+    pub fn steps_from_proto(
+        steps: impl IntoIterator<Item = pb::RecordTransitionRequest>,
+    ) -> Result<Vec<Self>> {
+        let mut path: Vec<Self> = Vec::new();
+        for step in steps {
             if !step.then.is_empty() || step.refuse_repeat {
                 return Err(Error::InvalidArgument(
                     "a chained transition carries no `then` or `refuse_repeat` of its own".into(),
                 ));
             }
             let step = Self::from_proto(step)?;
-            if step.execution_id != path[0].execution_id {
+            if path
+                .first()
+                .is_some_and(|first| first.execution_id != step.execution_id)
+            {
                 return Err(Error::InvalidArgument(
                     "every step of a path moves the same execution".into(),
                 ));
             }
             path.push(step);
         }
-        Ok((path, repeat))
+        Ok(path)
     }
 
     /// Writes `path` as one request: the first step with the rest chained

@@ -266,7 +266,7 @@ fn check_move(t: &Transition, from: State) -> Result<()> {
 
 /// `path` as one group-committed move, when it is a chain of moves of one
 /// existing execution; `None` when it creates the execution.
-fn grouped(path: &[Transition], actor: &str) -> Result<Option<Move>> {
+pub(super) fn grouped(path: &[Transition], actor: &str) -> Result<Option<Move>> {
     let Some(first) = path.first() else {
         return Err(Error::InvalidArgument("an empty path".into()));
     };

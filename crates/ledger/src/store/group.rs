@@ -107,11 +107,21 @@ impl Move {
     }
 }
 
-/// A `Complete`: the guarded update plus the result to store.
+/// A `Complete`: the guarded update plus the result to store, and the moves
+/// of the key's execution to record in the same transaction.
 #[derive(Debug)]
 pub(crate) struct Completion {
     pub guarded: Guarded,
     pub result: Option<serde_json::Value>,
+    pub then: Option<Move>,
+}
+
+/// What a [`Completion`] that held its key did with its moves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Completed {
+    /// Its moves were recorded (false when it had none, or the execution
+    /// was not where they start).
+    pub moved: bool,
 }
 
 /// The four lanes of one store, or none when group commit is off (each
@@ -164,13 +174,13 @@ impl GroupCommit {
         token.map(|token| token.is_some())
     }
 
-    /// Whether the key was held with the token (and is now completed).
-    pub(crate) async fn complete(&self, op: Completion) -> Result<bool> {
-        let token = match &self.lanes {
+    /// `None` when the key was not held with the token; otherwise it is now
+    /// completed, and whether its moves were recorded with it.
+    pub(crate) async fn complete(&self, op: Completion) -> Result<Option<Completed>> {
+        match &self.lanes {
             Some(lanes) => submit(&lanes.complete, op).await,
             None => alone(&self.pool, op).await,
-        };
-        token.map(|token| token.is_some())
+        }
     }
 
     /// The journal sequence number of the path's last step, or `None` when
@@ -193,9 +203,9 @@ fn statements_per_lane(pool_size: u32) -> usize {
 
 /// One queued call and where its answer goes.
 #[derive(Debug)]
-struct Pending<Op> {
+struct Pending<Op: Batch> {
     op: Op,
-    reply: oneshot::Sender<Result<Option<i64>>>,
+    reply: oneshot::Sender<Result<Option<Op::Answer>>>,
 }
 
 /// A write that can be applied to many keys in one statement.
@@ -203,29 +213,33 @@ trait Batch: Send + Sync + Sized + 'static {
     /// The `op` label of the batch-size histogram.
     const NAME: &'static str;
 
+    /// What a call that wrote its row is answered (a fencing token, a
+    /// journal sequence number).
+    type Answer: std::fmt::Debug + Send + 'static;
+
     fn key(&self) -> &str;
 
-    /// Applies `ops` (distinct keys) in one statement; answers with the
-    /// fencing token of every key it wrote.
+    /// Applies `ops` (distinct keys) in one statement; answers for every
+    /// key it wrote.
     fn write(
         conn: &mut PgConnection,
         ops: &[&Self],
-    ) -> impl Future<Output = sqlx::Result<HashMap<String, i64>>> + Send;
+    ) -> impl Future<Output = sqlx::Result<HashMap<String, Self::Answer>>> + Send;
 }
 
 async fn submit<Op: Batch>(
     lane: &mpsc::UnboundedSender<Pending<Op>>,
     op: Op,
-) -> Result<Option<i64>> {
+) -> Result<Option<Op::Answer>> {
     let (reply, answer) = oneshot::channel();
     lane.send(Pending { op, reply }).map_err(|_| lane_gone())?;
     answer.await.map_err(|_| lane_gone())?
 }
 
 /// One call as its own statement.
-async fn alone<Op: Batch>(pool: &PgPool, op: Op) -> Result<Option<i64>> {
-    let written = write(pool, &[&op]).await?;
-    Ok(written.get(op.key()).copied())
+async fn alone<Op: Batch>(pool: &PgPool, op: Op) -> Result<Option<Op::Answer>> {
+    let mut written = write(pool, &[&op]).await?;
+    Ok(written.remove(op.key()))
 }
 
 fn lane_gone() -> Error {
@@ -321,10 +335,10 @@ async fn apply<Op: Batch>(pool: PgPool, batch: Vec<Pending<Op>>) {
     let pool = &pool;
     let ops: Vec<&Op> = batch.iter().map(|p| &p.op).collect();
     match write(pool, &ops).await {
-        Ok(written) => {
+        Ok(mut written) => {
             for pending in batch {
-                let token = written.get(pending.op.key()).copied();
-                pending.reply.send(Ok(token)).ok();
+                let answer = written.remove(pending.op.key());
+                pending.reply.send(Ok(answer)).ok();
             }
         }
         // Postgres refused the statement, so none of it applied: give each
@@ -349,7 +363,7 @@ async fn apply<Op: Batch>(pool: PgPool, batch: Vec<Pending<Op>>) {
     }
 }
 
-async fn write<Op: Batch>(pool: &PgPool, ops: &[&Op]) -> sqlx::Result<HashMap<String, i64>> {
+async fn write<Op: Batch>(pool: &PgPool, ops: &[&Op]) -> sqlx::Result<HashMap<String, Op::Answer>> {
     let mut conn = pool.acquire().await?;
     Op::write(&mut conn, ops).await
 }
@@ -378,6 +392,7 @@ fn column<Op, T>(ops: &[&Op], f: impl Fn(&Op) -> T) -> Vec<T> {
 
 impl Batch for FreshBegin {
     const NAME: &'static str = "begin";
+    type Answer = i64;
 
     fn key(&self) -> &str {
         &self.key
@@ -419,6 +434,7 @@ impl Batch for FreshBegin {
 
 impl Batch for Guarded {
     const NAME: &'static str = "mark_attempted";
+    type Answer = i64;
 
     fn key(&self) -> &str {
         &self.key
@@ -449,40 +465,97 @@ impl Batch for Guarded {
 
 impl Batch for Completion {
     const NAME: &'static str = "complete";
+    type Answer = Completed;
 
     fn key(&self) -> &str {
         &self.guarded.key
     }
 
-    async fn write(conn: &mut PgConnection, ops: &[&Self]) -> sqlx::Result<HashMap<String, i64>> {
-        let rows = sqlx::query_as(
-            r"WITH req AS (
-                SELECT * FROM unnest($1::text[], $2::bigint[], $3::jsonb[], $4::text[])
-                  AS r(key, token, result, actor)),
-              upd AS (
-                UPDATE idempotency_keys k
-                SET state = 'completed', result = req.result, lease_expires_at = NULL,
-                    updated_at = now()
-                FROM req
-                WHERE k.key = req.key AND k.fencing_token = req.token AND k.state = 'in_progress'
-                RETURNING k.key, k.fencing_token, req.actor),
-              ev AS (
-                INSERT INTO key_events (key, event, fencing_token, actor)
-                SELECT key, 'completed', fencing_token, actor FROM upd)
-            SELECT key, fencing_token FROM upd",
-        )
-        .bind(column(ops, |op| op.guarded.key.clone()))
-        .bind(column(ops, |op| op.guarded.token))
-        .bind(column(ops, |op| op.result.clone()))
-        .bind(column(ops, |op| op.guarded.actor.clone()))
-        .fetch_all(conn)
-        .await?;
-        Ok(by_key(rows))
+    async fn write(
+        conn: &mut PgConnection,
+        ops: &[&Self],
+    ) -> sqlx::Result<HashMap<String, Completed>> {
+        if ops.iter().all(|op| op.then.is_none()) {
+            let written = complete_keys(conn, ops).await?;
+            let unmoved = Completed { moved: false };
+            return Ok(written.into_keys().map(|key| (key, unmoved)).collect());
+        }
+        // The completions and the moves that ride on them commit together:
+        // a crash cannot leave a completed effect unjournalled. A move whose
+        // execution is elsewhere is not an error (the effect stands); its
+        // caller is told and records it on its own.
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+        let written = complete_keys(&mut tx, ops).await?;
+        let moves: Vec<&Move> = ops
+            .iter()
+            .filter(|op| written.contains_key(op.key()))
+            .filter_map(|op| op.then.as_ref())
+            .collect();
+        let mut moved = HashSet::new();
+        for round in distinct_executions(moves) {
+            moved.extend(Move::write(&mut tx, &round).await?.into_keys());
+        }
+        tx.commit().await?;
+        Ok(ops
+            .iter()
+            .filter(|op| written.contains_key(op.key()))
+            .map(|op| {
+                let moved = op.then.as_ref().is_some_and(|m| moved.contains(&m.key));
+                (op.key().to_owned(), Completed { moved })
+            })
+            .collect())
     }
+}
+
+/// The completion statement: keys held with their token become completed.
+async fn complete_keys(
+    conn: &mut PgConnection,
+    ops: &[&Completion],
+) -> sqlx::Result<HashMap<String, i64>> {
+    let rows = sqlx::query_as(
+        r"WITH req AS (
+            SELECT * FROM unnest($1::text[], $2::bigint[], $3::jsonb[], $4::text[])
+              AS r(key, token, result, actor)),
+          upd AS (
+            UPDATE idempotency_keys k
+            SET state = 'completed', result = req.result, lease_expires_at = NULL,
+                updated_at = now()
+            FROM req
+            WHERE k.key = req.key AND k.fencing_token = req.token AND k.state = 'in_progress'
+            RETURNING k.key, k.fencing_token, req.actor),
+          ev AS (
+            INSERT INTO key_events (key, event, fencing_token, actor)
+            SELECT key, 'completed', fencing_token, actor FROM upd)
+        SELECT key, fencing_token FROM upd",
+    )
+    .bind(column(ops, |op| op.guarded.key.clone()))
+    .bind(column(ops, |op| op.guarded.token))
+    .bind(column(ops, |op| op.result.clone()))
+    .bind(column(ops, |op| op.guarded.actor.clone()))
+    .fetch_all(conn)
+    .await?;
+    Ok(by_key(rows))
+}
+
+/// `moves` in statements of distinct executions each (two keys of one
+/// execution completing in one batch, each with moves, take two), in order.
+fn distinct_executions(moves: Vec<&Move>) -> Vec<Vec<&Move>> {
+    let mut rounds: Vec<Vec<&Move>> = Vec::new();
+    for m in moves {
+        match rounds
+            .iter_mut()
+            .find(|round| round.iter().all(|other| other.key != m.key))
+        {
+            Some(round) => round.push(m),
+            None => rounds.push(vec![m]),
+        }
+    }
+    rounds
 }
 
 impl Batch for Move {
     const NAME: &'static str = "transition";
+    type Answer = i64;
 
     fn key(&self) -> &str {
         &self.key

@@ -8,10 +8,11 @@ use serde_json::Value;
 use sqlx::PgConnection;
 
 use super::Store;
+use super::executions::grouped;
 use super::group::{Completion, FreshBegin, Guarded};
 use super::validate;
 use crate::error::{Error, Result};
-use crate::types::{BeginOutcome, BeginRequest, FailureKind, KeyRecord, KeyState};
+use crate::types::{BeginOutcome, BeginRequest, FailureKind, KeyRecord, KeyState, Transition};
 
 impl Store {
     /// Claims a key; answers with one row of the key-state table.
@@ -68,7 +69,33 @@ impl Store {
         result: Option<Value>,
         actor: &str,
     ) -> Result<()> {
+        self.complete_and_move(key, token, result, &[], actor)
+            .await
+            .map(|_| ())
+    }
+
+    /// Completes the key, and records `then` (a chain of moves of one
+    /// existing execution, as for [`Store::record_path`]) in the same
+    /// transaction. The completion stands whatever the moves find: answers
+    /// whether they were recorded (not when the execution is elsewhere, or
+    /// when this is a repeat of a completion already made).
+    pub async fn complete_and_move(
+        &self,
+        key: &str,
+        token: i64,
+        result: Option<Value>,
+        then: &[Transition],
+        actor: &str,
+    ) -> Result<bool> {
         validate::text("key", key)?;
+        let then = match then {
+            [] => None,
+            path => Some(grouped(path, actor)?.ok_or_else(|| {
+                Error::InvalidArgument(
+                    "the moves of a completion are a chain of one existing execution's".into(),
+                )
+            })?),
+        };
         let op = Completion {
             guarded: Guarded {
                 key: key.to_owned(),
@@ -76,12 +103,14 @@ impl Store {
                 actor: actor.to_owned(),
             },
             result,
+            then,
         };
-        if self.group().complete(op).await? {
-            return Ok(());
+        if let Some(done) = self.group().complete(op).await? {
+            return Ok(done.moved);
         }
         let completed = Some(KeyState::Completed);
-        explain_refusal(&mut *self.conn().await?, key, token, completed).await
+        explain_refusal(&mut *self.conn().await?, key, token, completed).await?;
+        Ok(false)
     }
 
     /// Records a failure of the current attempt.

@@ -397,3 +397,98 @@ async fn a_path_refusing_repeats_leaves_a_decision_made_elsewhere_alone() -> any
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn completions_carry_their_moves_in_their_own_transaction() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let store = store(&db).await?;
+    let ids: Vec<ExecutionId> = (0..32)
+        .map(|i| ExecutionId::derive("whatsapp", &format!("evt-{i}"), "reservation"))
+        .collect();
+    let keys: Vec<String> = (0..32).map(|i| format!("confirm-{i}")).collect();
+    for (id, key) in ids.iter().zip(&keys) {
+        store
+            .record_path(
+                &[
+                    moving(*id, None, State::Received),
+                    moving(*id, Some(State::Received), State::Validated),
+                ],
+                "svc",
+                Repeat::Answer,
+            )
+            .await?;
+        let mut req = claim(key, "notifier");
+        req.lease = std::time::Duration::from_secs(60);
+        req.execution_id = Some(*id);
+        store.begin(&req, "svc").await?;
+    }
+    // A quarter of the executions moved on elsewhere meanwhile: their
+    // completions stand, their moves are not made.
+    let (stale, _) = ids.split_at(8);
+    for id in stale {
+        store
+            .record_transition(
+                &moving(*id, Some(State::Validated), State::ModelRequested),
+                "elsewhere",
+            )
+            .await?;
+    }
+    let along = |id: ExecutionId| {
+        vec![
+            moving(id, Some(State::Validated), State::ModelRequested),
+            moving(id, Some(State::ModelRequested), State::ModelCompleted),
+        ]
+    };
+    let paths: Vec<Vec<Transition>> = ids.iter().map(|id| along(*id)).collect();
+    let answers = join_all(keys.iter().zip(&paths).map(|(key, path)| {
+        store.complete_and_move(key, 1, Some(json!({ "sent": key })), path, "svc")
+    }))
+    .await;
+    for (i, answer) in answers.into_iter().enumerate() {
+        let moved = answer.map_err(|e| anyhow::anyhow!("{e}"))?;
+        assert_eq!(moved, i >= 8, "execution {i}");
+    }
+    for (i, (id, key)) in ids.iter().zip(&keys).enumerate() {
+        assert_eq!(store.get_key(key).await?.state, "completed");
+        let (execution, journal) = store.get_execution(*id.as_uuid()).await?;
+        let expected = if i < 8 {
+            "MODEL_REQUESTED"
+        } else {
+            "MODEL_COMPLETED"
+        };
+        assert_eq!(execution.state, expected);
+        assert_eq!(journal.len(), if i < 8 { 3 } else { 4 });
+    }
+    one_statement(
+        &db,
+        "SELECT count(DISTINCT x) FROM (
+           SELECT xmin::text AS x FROM idempotency_keys
+           UNION ALL SELECT xmin::text FROM journal WHERE actor = 'svc' AND seq > 2) AS written",
+        "the 32 completions and the 24 paths that could move are one transaction",
+    )
+    .await?;
+    // A repeated completion (a retry after a lost answer) is answered OK,
+    // and its moves are not made twice.
+    let again = store
+        .complete_and_move(
+            &keys[20],
+            1,
+            Some(json!({ "sent": keys[20] })),
+            &paths[20],
+            "svc",
+        )
+        .await?;
+    assert!(!again);
+    assert_eq!(store.get_execution(*ids[20].as_uuid()).await?.1.len(), 4);
+    // Moves that are not a chain of one existing execution are refused
+    // before anything is written.
+    let created = [moving(ids[0], None, State::Received)];
+    let refused = store
+        .complete_and_move(&keys[0], 1, None, &created, "svc")
+        .await;
+    assert!(
+        matches!(refused, Err(Error::InvalidArgument(_))),
+        "{refused:?}"
+    );
+    Ok(())
+}

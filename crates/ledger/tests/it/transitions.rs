@@ -262,3 +262,46 @@ async fn a_path_is_recorded_whole_or_not_at_all() -> anyhow::Result<()> {
     assert_eq!(err.as_ref().and_then(code), Some(Code::InvalidArgument));
     Ok(())
 }
+
+#[tokio::test]
+async fn a_completion_records_the_moves_it_carries() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let ledger = TestLedger::start(&db).await?;
+    let c = &ledger.client;
+    let id = new_execution(c, "reservation").await?;
+    let mut req = crate::claim("notify-1", "notifier");
+    req.execution_id = Some(id);
+    let token = crate::started(&c.begin(&req).await?)?;
+    let path = [
+        step(id, State::Received, State::Validated),
+        step(id, State::Validated, State::ModelRequested),
+    ];
+    // Moves of two executions are refused before anything is written.
+    let other = new_execution(c, "reservation").await?;
+    let mixed = [
+        step(id, State::Received, State::Validated),
+        step(other, State::Validated, State::ModelRequested),
+    ];
+    let err = c
+        .complete_and_record("notify-1", token, None, &mixed)
+        .await
+        .err();
+    assert_eq!(err.as_ref().and_then(code), Some(Code::InvalidArgument));
+    assert_eq!(c.get_key("notify-1").await?.state, "in_progress");
+
+    assert!(
+        c.complete_and_record("notify-1", token, None, &path)
+            .await?
+    );
+    assert_eq!(c.get_key("notify-1").await?.state, "completed");
+    let (execution, journal) = c.get_execution(id).await?;
+    assert_eq!(execution.state, "MODEL_REQUESTED");
+    assert_eq!(journal.len(), 3);
+    // A retried completion stands and moves nothing again.
+    assert!(
+        !c.complete_and_record("notify-1", token, None, &path)
+            .await?
+    );
+    assert_eq!(c.get_execution(id).await?.1.len(), 3);
+    Ok(())
+}
