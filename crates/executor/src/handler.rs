@@ -175,16 +175,16 @@ async fn execute(
     // A redelivery after the check finds the execution VERIFIED: straight
     // on to the notification.
     if journal.state != State::Verified {
-        let detail = completed_detail(&records);
-        if journal.state != State::VerificationFailed
-            && !journal
-                .step(State::ActionCompleted, Some(detail), None)
-                .await?
-        {
-            tracing::info!(state = %journal.state, "execution moved on; not notifying");
-            return Ok(Outcome::Done);
-        }
-        match verify::settle(inner, &mut journal, &asked).await? {
+        // `ACTION_COMPLETED` is journalled together with the check's
+        // verdict, once the effects are read back: one ledger call for
+        // both. Until then the keys' stored results stand for it (a
+        // redelivery finds them and checks again).
+        let completed = (!matches!(
+            journal.state,
+            State::ActionCompleted | State::VerificationFailed
+        ))
+        .then(|| completed_detail(&records));
+        match verify::settle(inner, &mut journal, &asked, completed).await? {
             verify::Checked::Held => {}
             verify::Checked::Stopped => return Ok(Outcome::Done),
             verify::Checked::Unreadable(reason) => {

@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 use sluice_bus::ExecutionEvent;
 use sluice_bus::observe::escalation;
 use sluice_core::{Envelope, Stage, State};
-use sluice_ledger::{LedgerClient, NewReviewItem, Origin, ReviewKind, Transition};
+use sluice_ledger::{LedgerClient, NewReviewItem, Origin, Repeat, ReviewKind, Transition};
 use tonic_code::is_refusal;
 
 use crate::service::Inner;
@@ -119,25 +119,44 @@ impl<'a> Journal<'a> {
         detail: Option<Value>,
         reason: Option<String>,
     ) -> Result<bool, sluice_ledger::Error> {
-        if self.state == to {
-            // Already there (a redelivery after the move): nothing to journal.
+        self.along([(to, detail, reason)]).await
+    }
+
+    /// Moves from the current state along `moves` (each a state with its
+    /// journal detail and reason) in one ledger call, all or none; a first
+    /// move already made (a redelivery after it) is skipped. `Ok(false)`
+    /// when the ledger refuses because the execution is elsewhere.
+    pub(crate) async fn along(
+        &mut self,
+        moves: impl IntoIterator<Item = (State, Option<Value>, Option<String>)>,
+    ) -> Result<bool, sluice_ledger::Error> {
+        let mut path = Vec::new();
+        let mut from = self.state;
+        for (to, detail, exception_reason) in moves {
+            if path.is_empty() && to == from {
+                continue;
+            }
+            path.push(Transition {
+                execution_id: self.envelope.execution_id,
+                from: Some(from),
+                to,
+                stage: "execute".to_owned(),
+                generation: self.generation.to_owned(),
+                detail,
+                exception_reason,
+                final_outcome: None,
+                origin: Origin::default(),
+            });
+            from = to;
+        }
+        if path.is_empty() {
+            // Already there: nothing to journal.
             return Ok(true);
         }
-        let t = Transition {
-            execution_id: self.envelope.execution_id,
-            from: Some(self.state),
-            to,
-            stage: "execute".to_owned(),
-            generation: self.generation.to_owned(),
-            detail,
-            exception_reason: reason,
-            final_outcome: None,
-            origin: Origin::default(),
-        };
-        match self.ledger.record_transition(&t).await {
+        match self.ledger.record_path(&path, Repeat::Answer).await {
             Ok(outcome) => {
                 self.state = outcome.state;
-                Ok(outcome.state == to)
+                Ok(outcome.state == from)
             }
             Err(err) if is_refusal(&err) => Ok(false),
             Err(err) => Err(err),

@@ -6,7 +6,8 @@
 //! difference when one does not, so a target that silently changed the
 //! request is never confirmed to the user. A target that cannot be read
 //! right now is asked again on redelivery; the effect is not repeated (its
-//! key is completed).
+//! key is completed). `ACTION_COMPLETED` and the verdict are journalled in
+//! one ledger call, after the read-back.
 //!
 //! A review stop at the execute stage counts as a failure for the
 //! workflow's breaker, so a target that keeps altering requests trips it.
@@ -42,10 +43,14 @@ pub(crate) enum Checked {
 
 /// Checks every action that declares a verification and journals the
 /// result from `ACTION_COMPLETED` (or, on a redelivery, `VERIFICATION_FAILED`).
+/// `completed` is the `ACTION_COMPLETED` detail when that move is still to
+/// be made: it goes with the result in one call, or alone before a target
+/// that cannot be read is asked again.
 pub(crate) async fn settle(
     inner: &Inner,
     journal: &mut Journal<'_>,
     asked: &[Asked<'_>],
+    completed: Option<Value>,
 ) -> Result<Checked, StageError> {
     let workflow = journal.envelope().workflow.clone();
     let mut held = Vec::new();
@@ -64,13 +69,25 @@ pub(crate) async fn settle(
             Ok(None) => held.push(json!({ "action": a.spec.name,
                 "external_id": a.record.external_id })),
             Ok(Some(difference)) => differences.push(difference),
-            Err(reason) => return Ok(Checked::Unreadable(reason)),
+            Err(reason) => {
+                // The effect is journalled before it is checked again.
+                if let Some(detail) = completed
+                    && !journal
+                        .step(State::ActionCompleted, Some(detail), None)
+                        .await?
+                {
+                    return Ok(moved_on(journal));
+                }
+                return Ok(Checked::Unreadable(reason));
+            }
         }
     }
+    let completed = completed.map(|detail| (State::ActionCompleted, Some(detail), None));
     if differences.is_empty() && journal.state != State::VerificationFailed {
-        if !held.is_empty() {
-            let detail = json!({ "verified": held });
-            journal.step(State::Verified, Some(detail), None).await?;
+        let verified =
+            (!held.is_empty()).then(|| (State::Verified, Some(json!({ "verified": held })), None));
+        if !journal.along(completed.into_iter().chain(verified)).await? {
+            return Ok(moved_on(journal));
         }
         return Ok(Checked::Held);
     }
@@ -85,18 +102,22 @@ pub(crate) async fn settle(
         format!("verification failed: {reason}")
     };
     let detail = json!({ "what": "verification_failed", "differences": differences });
-    journal
-        .step(
-            State::VerificationFailed,
-            Some(detail.clone()),
-            Some(reason.clone()),
-        )
-        .await?;
+    let failed = (
+        State::VerificationFailed,
+        Some(detail.clone()),
+        Some(reason.clone()),
+    );
+    journal.along(completed.into_iter().chain([failed])).await?;
     tracing::warn!(%reason, "the target does not hold what was asked");
     journal
         .send_to_review(inner, false, &reason, detail)
         .await?;
     Ok(Checked::Stopped)
+}
+
+fn moved_on(journal: &Journal<'_>) -> Checked {
+    tracing::info!(state = %journal.state, "execution moved on; not notifying");
+    Checked::Stopped
 }
 
 /// `Ok(None)` when the record holds every declared field, `Ok(Some(the
