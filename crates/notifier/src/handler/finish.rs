@@ -8,18 +8,29 @@ use sluice_ledger::{NewReviewItem, ReviewKind, Transition};
 
 use super::{Ctx, Kind, Notifier};
 
+/// The moves that end a sent confirmation, `ACTION_COMPLETED` (or
+/// `VERIFIED`) `→ NOTIFIED → COMPLETED`; none for a clarification, which
+/// is already terminal.
+pub(super) fn finishing(ctx: &Ctx) -> Vec<Transition> {
+    if ctx.kind == Kind::Clarification {
+        return Vec::new();
+    }
+    let first = transition(ctx, ctx.after, State::Notified);
+    let mut done = transition(ctx, State::Notified, State::Completed);
+    done.final_outcome = Some("completed".to_owned());
+    done.detail = Some(json!({ "external_id": external_id(&ctx.envelope) }));
+    vec![first, done]
+}
+
 impl Notifier {
     /// Sent (now or before): `ACTION_COMPLETED` (or `VERIFIED`) `→ NOTIFIED →
     /// COMPLETED` and
     /// announce, for confirmations; clarifications are already terminal.
     pub(super) async fn delivered(&self, ctx: &Ctx) -> Result<Outcome, HandlerError> {
-        if ctx.kind == Kind::Clarification {
-            return Ok(Outcome::Done);
-        }
-        let first = transition(ctx, ctx.after, State::Notified);
-        let mut done = transition(ctx, State::Notified, State::Completed);
-        done.final_outcome = Some("completed".to_owned());
-        done.detail = Some(json!({ "external_id": external_id(&ctx.envelope) }));
+        let [first, done] = match finishing(ctx).as_slice() {
+            [first, done] => [first.clone(), done.clone()],
+            _ => return Ok(Outcome::Done),
+        };
         // Both moves in one round trip. A redelivery may find the execution
         // already COMPLETED, where the path is refused as a whole: then the
         // moves go one by one (the first refused, the second a no-op), so
@@ -30,6 +41,11 @@ impl Notifier {
                 return Ok(Outcome::Done);
             }
         }
+        self.completed(ctx).await
+    }
+
+    /// Announces the execution `COMPLETED`.
+    pub(super) async fn completed(&self, ctx: &Ctx) -> Result<Outcome, HandlerError> {
         let mut event = ExecutionEvent::new(&ctx.envelope, State::Completed, "completed");
         event.external_id = external_id(&ctx.envelope);
         self.inner.bus.announce(&event).await?;

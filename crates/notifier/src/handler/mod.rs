@@ -221,8 +221,17 @@ impl Notifier {
         match outcome {
             Ok(()) => {
                 let result = json!({"to": message.to, "sent_at": chrono::Utc::now()});
-                ledger.complete(&ctx.key, token, Some(result)).await?;
+                // The key's completion carries the closing moves: one round
+                // trip and one transaction. Moves it could not make (the
+                // execution was elsewhere) are made apart, to learn why.
+                let finishing = finish::finishing(ctx);
+                let moved = ledger
+                    .complete_and_record(&ctx.key, token, Some(result), &finishing)
+                    .await?;
                 sent("sent");
+                if moved {
+                    return self.completed(ctx).await;
+                }
                 self.delivered(ctx).await
             }
             Err(SendError::Temporary(reason)) if !ctx.final_delivery => {

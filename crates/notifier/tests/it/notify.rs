@@ -27,6 +27,17 @@ async fn a_confirmation_is_sent_once_and_completes_the_execution() {
         &states(&journal)[8..],
         ["ACTION_COMPLETED", "VERIFIED", "NOTIFIED", "COMPLETED"]
     );
+    // The key's completion carried the closing moves: one transaction, so
+    // one clock reading for the key and both journal rows.
+    let key = env
+        .ledger
+        .client
+        .get_key(&format!("{}:notify:0", e.execution_id))
+        .await
+        .unwrap();
+    assert_eq!(key.state, "completed");
+    let closing: Vec<_> = journal[journal.len() - 2..].iter().map(|j| j.at).collect();
+    assert_eq!(closing, [key.updated_at, key.updated_at]);
     let sent = outbox.delivered();
     assert_eq!(sent.len(), 1);
     let (key, body) = &sent[0];
