@@ -12,7 +12,7 @@ use sluice_bus::{Bus, ConsumerSettings, StreamSettings, StreamsConfig, Topology}
 use sluice_core::pipeline::{ActionRecord, GateDecision, Verdict};
 use sluice_core::subjects::StreamKind;
 use sluice_core::{CorrelationId, Envelope, Stage, State};
-use sluice_ledger::JournalEntry;
+use sluice_ledger::{JournalEntry, KeyRecord};
 use sluice_notifier::{ChannelOptions, LedgerOptions, Options, Service};
 use sluice_testkit::{TestDb, TestLedger, TestNats, eventually, pipeline};
 use tokio::task::JoinHandle;
@@ -117,6 +117,13 @@ impl Env {
             .envelope_to_stage(envelope, Stage::Notify, "0", None)
             .await
             .unwrap();
+    }
+
+    /// The ledger's record of the confirmation key of `envelope`'s first
+    /// delivery.
+    pub async fn confirmation_key(&self, envelope: &Envelope) -> KeyRecord {
+        let key = format!("{}:notify:0", envelope.execution_id);
+        self.ledger.client.get_key(&key).await.unwrap()
     }
 
     pub async fn state(&self, envelope: &Envelope) -> (String, Vec<JournalEntry>) {

@@ -29,12 +29,7 @@ async fn a_confirmation_is_sent_once_and_completes_the_execution() {
     );
     // The key's completion carried the closing moves: one transaction, so
     // one clock reading for the key and both journal rows.
-    let key = env
-        .ledger
-        .client
-        .get_key(&format!("{}:notify:0", e.execution_id))
-        .await
-        .unwrap();
+    let key = env.confirmation_key(&e).await;
     assert_eq!(key.state, "completed");
     let closing: Vec<_> = journal[journal.len() - 2..].iter().map(|j| j.at).collect();
     assert_eq!(closing, [key.updated_at, key.updated_at]);
@@ -91,12 +86,7 @@ async fn an_endpoint_that_never_answers_ends_in_notify_failed() {
     assert!(outbox.delivered().is_empty());
     let events = env.wait_events(State::NotifyFailed, 1).await;
     assert_eq!(events[0]["external_id"], "bk-42");
-    let key = env
-        .ledger
-        .client
-        .get_key(&format!("{}:notify:0", e.execution_id))
-        .await
-        .unwrap();
+    let key = env.confirmation_key(&e).await;
     assert_eq!(key.state, "failed_permanent");
     env.stop().await;
 }
