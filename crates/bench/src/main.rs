@@ -62,6 +62,11 @@ pub struct Args {
     /// Write the tables into this file between its bench markers.
     #[arg(long)]
     write_doc: Option<PathBuf>,
+    /// A reliability-harness report (`report.json` of `scripts/chaos.sh
+    /// --profile load`): each service's peak RSS in a process of its own,
+    /// under load, goes in the tables and the RSS target.
+    #[arg(long)]
+    service_rss: Option<PathBuf>,
     /// How the run was started, for the report (`scripts/bench.sh` passes
     /// its own command line); the process's arguments when absent.
     #[arg(long, hide = true)]
@@ -118,7 +123,10 @@ async fn main() -> anyhow::Result<()> {
         .command
         .clone()
         .unwrap_or_else(|| std::env::args().collect::<Vec<_>>().join(" "));
-    let results = run::run(&args, command).await?;
+    let mut results = run::run(&args, command).await?;
+    if let Some(report) = &args.service_rss {
+        results.services = report::service_rss(report)?;
+    }
     let markdown = results.markdown();
     let mut out = std::io::stdout().lock();
     writeln!(out, "{markdown}")?;

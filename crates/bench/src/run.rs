@@ -29,6 +29,7 @@ pub async fn run(args: &Args, command: String) -> anyhow::Result<Results> {
         samples: BTreeMap::new(),
         rpcs: BTreeMap::new(),
         rss: (0.0, 0.0),
+        services: Vec::new(),
         ledger: Vec::new(),
     };
     if !args.ledger_only {

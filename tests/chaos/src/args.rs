@@ -55,6 +55,10 @@ pub enum ProfileName {
     /// The self-test: effect idempotency disabled in the executor; the run
     /// must fail with duplicate effects.
     Mutant,
+    /// Steady load without faults (1,200 events at 20/s, duplicates as
+    /// usual): each service's peak memory under load, in its own process,
+    /// for `scripts/bench.sh`.
+    Load,
 }
 
 /// Load and faults of one run.
@@ -143,6 +147,22 @@ impl Profile {
                 redeliveries: 12,
                 mutant: true,
                 target_latency_ms: 600,
+            },
+            ProfileName::Load => Self {
+                name: ProfileName::Load,
+                events: 1_200,
+                rate: 20.0,
+                duplicate_rate: 0.2,
+                late_share: 0.4,
+                kills: 0,
+                stops: 0,
+                nats_restarts: 0,
+                pg_restarts: 0,
+                target_faults: 0,
+                model_faults: 0,
+                redeliveries: 0,
+                mutant: false,
+                target_latency_ms: 0,
             },
         };
         if let Some(events) = args.events {
