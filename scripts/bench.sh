@@ -29,6 +29,9 @@ if ! $quick; then
   # under steady load without faults, and reports each one's peak RSS.
   harness=$(mktemp -d)
   trap 'rm -rf "$harness"' EXIT
+  # The harness's private Postgres runs as the postgres user, which must
+  # reach its data folder inside this one.
+  chmod 0755 "$harness"
   echo "bench: each service in its own process under load (scripts/chaos.sh --profile load)"
   if ! bash scripts/chaos.sh --profile load --seed 1 --work-dir "$harness/run" --keep \
     >"$harness/chaos.log" 2>&1; then
