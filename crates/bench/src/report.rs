@@ -29,7 +29,7 @@ pub struct Results {
     /// Process RSS (MiB): stack idle, and the peak of the run.
     pub rss: (f64, f64),
     /// Peak RSS (MiB) of each service in a process of its own, under load,
-    /// from a reliability-harness report; empty without one.
+    /// from a reliability-harness report, largest first; empty without one.
     pub services: Vec<(String, f64)>,
     /// Ledger-only runs.
     pub ledger: Vec<LedgerRun>,
@@ -177,7 +177,8 @@ impl Results {
                 verdict(ratio <= 3.0)
             );
         }
-        if let Some((service, mib)) = self.services.iter().max_by(|a, b| a.1.total_cmp(&b.1)) {
+        // `services` is largest first.
+        if let Some((service, mib)) = self.services.first() {
             let _ = writeln!(
                 md,
                 "| RSS ≤ 50 MiB per service (each its own process, under load; the largest: {service}) | {mib:.1} MiB | {} |",

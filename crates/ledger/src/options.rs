@@ -58,8 +58,9 @@ pub struct Options {
     /// How often the purge of keys past their retention runs.
     pub purge_interval: Duration,
     /// Write concurrent hot-path calls (fresh Begin, MarkAttempted,
-    /// Complete, single-step transitions) together (see `store::group`);
-    /// off only to measure what it saves.
+    /// Complete with the moves it carries, transitions and paths of
+    /// existing executions) together (see `store::group`); off only to
+    /// measure what it saves.
     pub group_commit: bool,
 }
 

@@ -6,9 +6,10 @@
 //! (`UPDATE … WHERE fencing_token = $n AND state = …`) everywhere else.
 //!
 //! Group commit: the writes every execution makes many times over (a
-//! fresh `Begin`, `MarkAttempted`, `Complete`, a single-step transition)
-//! are queued per kind and written many at a time, one statement and one
-//! commit per batch (see [`group`]). The other
+//! fresh `Begin`, `MarkAttempted`, `Complete` with the moves it carries, a
+//! transition or path of an existing execution) are queued per kind and
+//! written many at a time, one statement and one commit per batch (see
+//! [`group`]). The other
 //! operations are functions over one `&mut PgConnection` (see [`keys`] and
 //! [`executions`]) and [`Store`] opens the transaction around them.
 

@@ -27,17 +27,17 @@ impl Notifier {
     /// COMPLETED` and
     /// announce, for confirmations; clarifications are already terminal.
     pub(super) async fn delivered(&self, ctx: &Ctx) -> Result<Outcome, HandlerError> {
-        let [first, done] = match finishing(ctx).as_slice() {
-            [first, done] => [first.clone(), done.clone()],
-            _ => return Ok(Outcome::Done),
+        let path = finishing(ctx);
+        let [first, done] = path.as_slice() else {
+            return Ok(Outcome::Done);
         };
         // Both moves in one round trip. A redelivery may find the execution
         // already COMPLETED, where the path is refused as a whole: then the
         // moves go one by one (the first refused, the second a no-op), so
         // the announcement a crash may have cut off still goes out.
-        if !self.moved_along(&[first.clone(), done.clone()]).await? {
-            self.moved(&first).await?;
-            if !self.moved(&done).await? {
+        if !self.moved_along(&path).await? {
+            self.moved(first).await?;
+            if !self.moved(done).await? {
                 return Ok(Outcome::Done);
             }
         }
